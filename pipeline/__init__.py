@@ -1,0 +1,1 @@
+"""sigmd: retrospective screening of lab extracts for Selective IgM deficiency."""
