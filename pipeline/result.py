@@ -24,79 +24,91 @@ STATUSES = (
     "persistent",
 )
 
-SCREENING_SCHEMA = {
-    "patient_id": pl.String,
-    "status": pl.String,
-    "severity": pl.String,
-    "index_date": pl.Date,
-    "age_at_index": pl.Int32,
-    "sex": pl.String,
-    "n_low_igm": pl.Int32,
-    "min_igm_mg_dl": pl.Float64,
-    "exclusion_reasons": pl.List(pl.String),
-    "run_id": pl.String,
-}
+SCREENING_SCHEMA = pl.Schema(
+    {
+        "patient_id": pl.String(),
+        "status": pl.String(),
+        "severity": pl.String(),
+        "index_date": pl.Date(),
+        "age_at_index": pl.Int32(),
+        "sex": pl.String(),
+        "n_low_igm": pl.Int32(),
+        "min_igm_mg_dl": pl.Float64(),
+        "exclusion_reasons": pl.List(pl.String()),
+        "run_id": pl.String(),
+    }
+)
 
-IG_RESULTS_SCHEMA = {
-    "patient_id": pl.String,
-    "analyte": pl.String,  # igm | igg | iga
-    "collected_date": pl.Date,
-    "age_months": pl.Int32,
-    "value_text": pl.String,  # the value as received
-    "censor": pl.String,  # null, '<', '<=', '>', '>='
-    "value_mg_dl": pl.Float64,  # the number (or the censoring bound) in mg/dL
-    "unit_received": pl.String,
-    "lower_mg_dl": pl.Float64,
-    "upper_mg_dl": pl.Float64,
-    "limits_source": pl.String,  # lab | table
-    "specimen_id": pl.String,
-    "is_day_value": pl.Boolean,  # the row chosen as the day's value for its analyte
-    "is_counted": pl.Boolean,  # age >= min age (IgM only counts then)
-    "is_low": pl.Boolean,  # proven < lower limit
-    "is_at_or_above_lower": pl.Boolean,  # proven >= lower limit
-    "is_within_limits": pl.Boolean,  # proven lower <= value <= upper
-    "is_above_upper": pl.Boolean,  # proven > upper limit
-    "is_complete": pl.Boolean,  # low and < complete threshold
-    "is_undecided": pl.Boolean,  # censored and proves none of the above
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-}
+IG_RESULTS_SCHEMA = pl.Schema(
+    {
+        "patient_id": pl.String(),
+        "analyte": pl.String(),  # igm | igg | iga
+        "collected_date": pl.Date(),
+        "age_months": pl.Int32(),
+        "value_text": pl.String(),  # the value as received
+        "censor": pl.String(),  # null, '<', '<=', '>', '>='
+        "value_mg_dl": pl.Float64(),  # the number (or the censoring bound) in mg/dL
+        "unit_received": pl.String(),
+        "lower_mg_dl": pl.Float64(),
+        "upper_mg_dl": pl.Float64(),
+        "limits_source": pl.String(),  # lab | table
+        "specimen_id": pl.String(),
+        "is_day_value": pl.Boolean(),  # the row chosen as the day's value for its analyte
+        "is_counted": pl.Boolean(),  # age >= min age (IgM only counts then)
+        "is_low": pl.Boolean(),  # proven < lower limit
+        "is_at_or_above_lower": pl.Boolean(),  # proven >= lower limit
+        "is_within_limits": pl.Boolean(),  # proven lower <= value <= upper
+        "is_above_upper": pl.Boolean(),  # proven > upper limit
+        "is_complete": pl.Boolean(),  # low and < complete threshold
+        "is_undecided": pl.Boolean(),  # censored and proves none of the above
+        "source_file": pl.String(),
+        "source_row": pl.Int64(),
+    }
+)
 
-EXCLUSIONS_SCHEMA = {
-    "patient_id": pl.String,
-    "category": pl.String,  # drug | malignancy | other
-    "cause": pl.String,  # as in exclusion_windows.csv
-    "reason": pl.String,  # as in screening.exclusion_reasons, e.g. drug:clozapine
-    "code": pl.String,  # the drug name/code or diagnosis code as in the extract
-    "event_date": pl.Date,  # exposure start or diagnosis date
-    "days_from_index": pl.Int32,
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-}
+EXCLUSIONS_SCHEMA = pl.Schema(
+    {
+        "patient_id": pl.String(),
+        "category": pl.String(),  # drug | malignancy | other
+        "cause": pl.String(),  # as in exclusion_windows.csv
+        "reason": pl.String(),  # as in screening.exclusion_reasons, e.g. drug:clozapine
+        "code": pl.String(),  # the drug name/code or diagnosis code as in the extract
+        "event_date": pl.Date(),  # exposure start or diagnosis date
+        "days_from_index": pl.Int32(),
+        "source_file": pl.String(),
+        "source_row": pl.Int64(),
+    }
+)
 
-ATTRITION_SCHEMA = {
-    "step": pl.Int32,
-    "step_name": pl.String,
-    "status_on_failure": pl.String,
-    "remaining": pl.Int64,
-    "removed": pl.Int64,
-}
+ATTRITION_SCHEMA = pl.Schema(
+    {
+        "step": pl.Int32(),
+        "step_name": pl.String(),
+        "status_on_failure": pl.String(),
+        "remaining": pl.Int64(),
+        "removed": pl.Int64(),
+    }
+)
 
-QUARANTINE_SCHEMA = {
-    "table_name": pl.String,
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-    "patient_id": pl.String,
-    "reason": pl.String,
-}
+QUARANTINE_SCHEMA = pl.Schema(
+    {
+        "table_name": pl.String(),
+        "source_file": pl.String(),
+        "source_row": pl.Int64(),
+        "patient_id": pl.String(),
+        "reason": pl.String(),
+    }
+)
 
-ROW_COUNTS_SCHEMA = {
-    "table_name": pl.String,
-    "read": pl.Int64,
-    "used": pl.Int64,
-    "quarantined": pl.Int64,
-    "ignored": pl.Int64,
-}
+ROW_COUNTS_SCHEMA = pl.Schema(
+    {
+        "table_name": pl.String(),
+        "read": pl.Int64(),
+        "used": pl.Int64(),
+        "quarantined": pl.Int64(),
+        "ignored": pl.Int64(),
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ class Rules:
     repeat_low_min_days: int
     exposure_days_without_end: int
     code_systems: dict[str, tuple[str, ...]]  # canonical name -> accepted upper-case spellings
-    reference_intervals: pl.DataFrame  # analyte, age_from_months, age_to_months, lower_mg_dl, upper_mg_dl
+    reference_intervals: (
+        pl.DataFrame
+    )  # analyte, age_from_months, age_to_months, lower_mg_dl, upper_mg_dl
     units: pl.DataFrame  # analyte, unit_key, factor_to_mg_dl
     windows: dict[str, Window]
     drugs: pl.DataFrame  # cause, ingredient, match, value
@@ -187,14 +189,18 @@ def _reference_intervals(path: Path) -> pl.DataFrame:
         ends = bands["age_to_months"].to_list()
         starts = bands["age_from_months"].to_list()
         if ends[-1] is not None or any(e != s for e, s in zip(ends[:-1], starts[1:], strict=True)):
-            raise RulesError(f"age bands for {analyte} must be contiguous and open-ended", file=str(path))
+            raise RulesError(
+                f"age bands for {analyte} must be contiguous and open-ended", file=str(path)
+            )
         if (bands["lower_mg_dl"] >= bands["upper_mg_dl"]).any():
             raise RulesError(f"a band for {analyte} has lower >= upper", file=str(path))
     return frame
 
 
 def _units(path: Path) -> pl.DataFrame:
-    frame = _read_csv(path, {"analyte": pl.String, "unit": pl.String, "factor_to_mg_dl": pl.Float64})
+    frame = _read_csv(
+        path, {"analyte": pl.String, "unit": pl.String, "factor_to_mg_dl": pl.Float64}
+    )
     frame = frame.with_columns(pl.col("analyte").str.to_lowercase())
     unknown = set(frame["analyte"]) - {*ANALYTES, "*"}
     if unknown:

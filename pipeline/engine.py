@@ -1,0 +1,178 @@
+"""Screen one extract: read, validate, normalise, judge, find causes, assign statuses.
+
+This is the one place that wires the modules together, in the order of SPEC §3, timing each
+step. It returns a `ScreenResult` of collected frames; publishing is a separate step, so a run
+that fails here never touches the published database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import polars as pl
+
+from pipeline import exclusions, funnel, limits, normalize, panels
+from pipeline.errors import ExtractRefused
+from pipeline.mapping import SiteMapping, load_mapping
+from pipeline.result import (
+    EXCLUSIONS_SCHEMA,
+    QUARANTINE_SCHEMA,
+    ROW_COUNTS_SCHEMA,
+    InputFile,
+    ScreenResult,
+)
+from pipeline.rules import Rules, load_rules
+from pipeline.sources import read_extract
+
+TABLES = ("labs", "patients", "medications", "diagnoses")
+
+Progress = Callable[[str], None]
+
+
+def code_version() -> str:
+    try:
+        return version("sigmd")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
+def make_run_id(
+    inputs: list[InputFile], rules: Rules, mapping: SiteMapping | None, source_format: str
+) -> str:
+    """Identify what was screened: same inputs, rules, mapping, format and code -> same id."""
+    payload = {
+        "inputs": sorted((i.table, Path(i.path).name, i.sha256) for i in inputs),
+        "rules": rules.sha256,
+        "mapping": mapping.sha256 if mapping else None,
+        "format": source_format,
+        "code": code_version(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Timer:
+    def __init__(self, progress: Progress | None):
+        self.timings: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 4)
+
+
+def screen_extract(
+    extract_dir: Path | str,
+    *,
+    source_format: str = "canonical",
+    rules_dir: Path | str | None = None,
+    rules: Rules | None = None,
+    mapping: Path | str | None = None,
+    progress: Progress | None = None,
+) -> ScreenResult:
+    """Screen one extract folder and return the cohort, audit and quarantine frames."""
+    started_at = datetime.now(UTC)
+    timer = Timer(progress)
+    with timer.step("load rules"):
+        rules = rules or load_rules(rules_dir)
+        site_mapping = load_mapping(mapping)
+    with timer.step("read extract"):
+        extract = read_extract(extract_dir, source_format)
+    tables = extract.tables
+    with timer.step("validate patients"):
+        assert tables["patients"] is not None  # mandatory: read_extract refuses without it
+        patients, state = normalize.validate_patients(tables["patients"], rules)
+    with timer.step("scan labs"):
+        assert tables["labs"] is not None
+        rows, class_counts = normalize.scan_labs(tables["labs"], rules, site_mapping)
+        labs = normalize.validate_labs(rows, class_counts, rules, site_mapping, state)
+    if not (labs.used["analyte"] == "igm").any():
+        raise ExtractRefused(
+            "no usable IgM result (LOINC " + rules.loinc["igm"] + ") in the extract", file="labs"
+        )
+    with timer.step("judge results"):
+        ig = limits.ig_results(labs.used, rules)
+        panel_rows = panels.isolated_panels(ig, rules)
+        index = panels.index_dates(panel_rows)
+    with timer.step("validate medications and diagnoses"):
+        meds = (
+            normalize.validate_medications(tables["medications"], state)
+            if tables["medications"] is not None
+            else None
+        )
+        diags = (
+            normalize.validate_diagnoses(tables["diagnoses"], state, rules)
+            if tables["diagnoses"] is not None
+            else None
+        )
+    with timer.step("find secondary causes"):
+        causes = exclusions.find_causes(
+            meds.used if meds else None, diags.used if diags else None, index, rules
+        ).cast(EXCLUSIONS_SCHEMA)
+    run_id = make_run_id(extract.inputs, rules, site_mapping, source_format)
+    with timer.step("assign statuses"):
+        patients_ok = state.filter(pl.col("state") == "ok")
+        screened = funnel.screening(ig, index, causes, patients_ok, rules=rules, run_id=run_id)
+        attrition = funnel.attrition(screened, patients_ok.height)
+    outcomes = {"labs": labs, "patients": patients, "medications": meds, "diagnoses": diags}
+    return ScreenResult(
+        run_id=run_id,
+        source_format=source_format,
+        extract_dir=str(Path(extract_dir)),
+        rules_version=rules.version,
+        rules_sha256=rules.sha256,
+        mapping_sha256=site_mapping.sha256 if site_mapping else None,
+        code_version=code_version(),
+        inputs=extract.inputs,
+        screening=screened,
+        ig_results=ig,
+        exclusions=causes,
+        attrition=attrition,
+        quarantine=quarantine_frame(outcomes),
+        row_counts=row_counts(outcomes),
+        ignored_reasons=ignored_frame(outcomes),
+        started_at=started_at,
+        timings=timer.timings,
+    )
+
+
+def quarantine_frame(outcomes: dict[str, normalize.TableOutcome | None]) -> pl.DataFrame:
+    frames = [o.quarantine for o in outcomes.values() if o is not None]
+    return pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *frames]).sort(
+        ["table_name", "source_file", "source_row"]
+    )
+
+
+def ignored_frame(outcomes: dict[str, normalize.TableOutcome | None]) -> pl.DataFrame:
+    frames = [
+        o.ignored.select(pl.lit(name).alias("table_name"), "reason", "rows")
+        for name, o in outcomes.items()
+        if o is not None
+    ]
+    return pl.concat(frames).sort(["table_name", "reason"])
+
+
+def row_counts(outcomes: dict[str, normalize.TableOutcome | None]) -> pl.DataFrame:
+    """read = used + quarantined + ignored, per table (absent optional tables read 0 rows)."""
+    rows = []
+    for name in TABLES:
+        o = outcomes.get(name)
+        if o is None:
+            rows.append((name, 0, 0, 0, 0))
+            continue
+        ignored = int(o.ignored["rows"].sum())
+        used = o.used.height
+        if used + o.quarantine.height + ignored != o.read:  # pragma: no cover - an invariant
+            raise AssertionError(f"row accounting does not add up for table {name}")
+        rows.append((name, o.read, used, o.quarantine.height, ignored))
+    return pl.DataFrame(rows, schema=ROW_COUNTS_SCHEMA, orient="row")

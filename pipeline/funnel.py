@@ -1,0 +1,145 @@
+"""The status funnel: the first step each patient fails, severity, and attrition.
+
+Steps in order (SPEC §3): an IgM result at age >= min age, a low IgM result, an isolated low
+IgM panel, no drug cause, no malignancy, no other secondary cause, no normalisation on or after
+the index date, a repeat low IgM at least the persistence interval after the index date.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.limits import completed_months
+from pipeline.result import ATTRITION_SCHEMA, SCREENING_SCHEMA
+from pipeline.rules import Rules
+
+STEPS = (
+    (1, "has a validated IgM result", None),
+    (2, "has an IgM result at age >= min age", "under_min_age"),
+    (3, "has a low IgM result", "igm_not_low"),
+    (4, "has an isolated low IgM panel", "not_isolated"),
+    (5, "has no drug cause", "excluded_drug"),
+    (6, "has no malignancy", "excluded_malignancy"),
+    (7, "has no other secondary cause", "excluded_other"),
+    (8, "did not normalise", "normalized"),
+    (9, "has a repeat low IgM after the persistence interval", "single_low"),
+)
+
+
+def patient_facts(
+    ig: pl.DataFrame, index: pl.DataFrame, causes: pl.DataFrame, rules: Rules
+) -> pl.LazyFrame:
+    """One row per patient with an IgM result: the facts each funnel step looks at."""
+    igm = (
+        ig.lazy()
+        .filter((pl.col("analyte") == "igm") & pl.col("is_day_value"))
+        .join(index.lazy(), on="patient_id", how="left")
+    )
+    counted_low = pl.col("is_counted") & pl.col("is_low")
+    after_index = pl.col("collected_date") >= pl.col("index_date")
+    repeat_from = pl.col("index_date") + pl.duration(days=rules.repeat_low_min_days)
+    facts = igm.group_by("patient_id").agg(
+        pl.col("index_date").first(),
+        pl.col("is_counted").any().alias("has_counted"),
+        counted_low.any().alias("has_low"),
+        counted_low.sum().cast(pl.Int32).alias("n_low_igm"),
+        pl.col("value_mg_dl").min().alias("min_igm_mg_dl"),
+        (after_index & pl.col("is_at_or_above_lower")).any().alias("normalised"),
+        (counted_low & (pl.col("collected_date") >= repeat_from)).any().alias("repeat_low"),
+        (counted_low & pl.col("is_complete") & after_index).any().alias("complete_after_index"),
+        (counted_low & pl.col("is_complete")).any().alias("complete_any"),
+    )
+    by_category = (
+        causes.lazy()
+        .group_by("patient_id")
+        .agg(
+            (pl.col("category") == "drug").any().alias("has_drug"),
+            (pl.col("category") == "malignancy").any().alias("has_malignancy"),
+            (pl.col("category") == "other").any().alias("has_other"),
+            pl.col("reason").unique().sort().alias("exclusion_reasons"),
+        )
+    )
+    return facts.join(by_category, on="patient_id", how="left").with_columns(
+        pl.col("has_drug", "has_malignancy", "has_other").fill_null(False),
+        pl.col("exclusion_reasons").fill_null([]),
+    )
+
+
+def status_expr() -> pl.Expr:
+    has_index = pl.col("index_date").is_not_null()
+    return (
+        pl.when(~pl.col("has_counted"))
+        .then(pl.lit("under_min_age"))
+        .when(~pl.col("has_low"))
+        .then(pl.lit("igm_not_low"))
+        .when(~has_index)
+        .then(pl.lit("not_isolated"))
+        .when(pl.col("has_drug"))
+        .then(pl.lit("excluded_drug"))
+        .when(pl.col("has_malignancy"))
+        .then(pl.lit("excluded_malignancy"))
+        .when(pl.col("has_other"))
+        .then(pl.lit("excluded_other"))
+        .when(pl.col("normalised"))
+        .then(pl.lit("normalized"))
+        .when(~pl.col("repeat_low"))
+        .then(pl.lit("single_low"))
+        .otherwise(pl.lit("persistent"))
+    )
+
+
+def severity_expr() -> pl.Expr:
+    """complete/partial for every patient past step 3; judged from the index on when there is one."""
+    complete = (
+        pl.when(pl.col("index_date").is_not_null())
+        .then("complete_after_index")
+        .otherwise("complete_any")
+    )
+    return (
+        pl.when(pl.col("status").is_in(["under_min_age", "igm_not_low"]))
+        .then(pl.lit(None, pl.String))
+        .when(complete)
+        .then(pl.lit("complete"))
+        .otherwise(pl.lit("partial"))
+    )
+
+
+def screening(
+    ig: pl.DataFrame,
+    index: pl.DataFrame,
+    causes: pl.DataFrame,
+    patients: pl.DataFrame,
+    *,
+    rules: Rules,
+    run_id: str,
+) -> pl.DataFrame:
+    """cohort.screening: one row per patient with a validated IgM result."""
+    frame = (
+        patient_facts(ig, index, causes, rules)
+        .with_columns(status=status_expr())
+        .with_columns(severity=severity_expr())
+        .join(
+            patients.lazy().select("patient_id", "birth_date", "sex"), on="patient_id", how="left"
+        )
+        .with_columns(
+            age_at_index=(completed_months(pl.col("birth_date"), pl.col("index_date")) // 12),
+            run_id=pl.lit(run_id),
+        )
+        .select(list(SCREENING_SCHEMA))
+        .sort("patient_id")
+    )
+    return frame.collect().cast(SCREENING_SCHEMA)
+
+
+def attrition(screened: pl.DataFrame, n_patients_listed: int) -> pl.DataFrame:
+    """Patients remaining and removed at each funnel step."""
+    counts = dict(screened.group_by("status").len().iter_rows())
+    remaining = screened.height
+    rows: list[tuple[int, str, str | None, int, int]] = [
+        (1, STEPS[0][1], None, remaining, max(n_patients_listed - remaining, 0))
+    ]
+    for step, name, status in STEPS[1:]:
+        removed = int(counts.get(status, 0))
+        remaining -= removed
+        rows.append((step, name, status, remaining, removed))
+    return pl.DataFrame(rows, schema=ATTRITION_SCHEMA, orient="row")

@@ -1,0 +1,331 @@
+"""Validate and normalise each canonical table: what is used, quarantined or ignored.
+
+Every input row ends in exactly one of three places: *used* (it passed validation and is
+relevant), *quarantined* (it failed a row-level check; `audit.quarantine` records its file, row
+and reason, never its values) or *ignored* (not relevant, e.g. another lab test, or an exact
+duplicate of an earlier row). Reasons are checked in a fixed order and the first one wins.
+
+The labs table is the large one: it is scanned once, keeping only immunoglobulin rows (and rows
+that cannot be classified) while counting the rest, so that memory follows the Ig rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from pipeline.mapping import SiteMapping
+from pipeline.parse import (
+    blank_to_null,
+    parse_censor,
+    parse_date,
+    parse_int,
+    parse_number,
+    parse_value,
+)
+from pipeline.result import QUARANTINE_SCHEMA
+from pipeline.rules import Rules, unit_key
+
+BOOKKEEPING = ("_file", "_row")
+
+# Spellings of sex seen in extracts; anything else is 'U' (unknown).
+SEX_SPELLINGS = {
+    "F": "F", "FEMALE": "F", "W": "F", "WOMAN": "F", "FEM": "F",
+    "M": "M", "MALE": "M", "MAN": "M", "MASC": "M",
+}  # fmt: skip
+
+
+@dataclass
+class TableOutcome:
+    """Rows of one table sorted into used / quarantined / ignored."""
+
+    used: pl.DataFrame
+    quarantine: pl.DataFrame
+    ignored: pl.DataFrame  # reason, rows
+    read: int
+
+
+def dedupe_flag(columns: list[str]) -> pl.Expr:
+    """True for every exact duplicate of an earlier row (all columns equal after trimming)."""
+    return pl.struct(columns).is_first_distinct().not_()
+
+
+def first_reason(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The reason of the first failing check, or null when every check passes."""
+    expr: Any = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+    for condition, reason in checks[1:]:
+        expr = expr.when(condition).then(pl.lit(reason))
+    return expr.otherwise(pl.lit(None, pl.String))
+
+
+def patient_checks(state: pl.Expr) -> list[tuple[pl.Expr, str]]:
+    """Row checks shared by every table that refers to a patient (after a join on state)."""
+    return [
+        (pl.col("patient_id").is_null(), "missing_patient_id"),
+        (state.is_null(), "unknown_patient"),
+        (state == "no_birth_data", "patient_without_birth_data"),
+        (state == "conflicting_birth_data", "patient_conflicting_birth_data"),
+    ]
+
+
+def split(
+    frame: pl.DataFrame, table: str, read: int, extra_ignored: pl.DataFrame | None = None
+) -> TableOutcome:
+    """Sort a frame with `_dup` and `_reason` columns into the three outcomes."""
+    ignored = [pl.DataFrame({"reason": ["exact_duplicate"], "rows": [int(frame["_dup"].sum())]})]
+    if extra_ignored is not None:
+        ignored.append(extra_ignored.cast({"rows": pl.Int64}))
+    kept = frame.filter(~pl.col("_dup"))
+    quarantine = kept.filter(pl.col("_reason").is_not_null()).select(
+        pl.lit(table).alias("table_name"),
+        pl.col("_file").alias("source_file"),
+        pl.col("_row").alias("source_row"),
+        pl.col("patient_id"),
+        pl.col("_reason").alias("reason"),
+    )
+    ignored_frame = (
+        pl.concat(ignored).with_columns(pl.col("rows").cast(pl.Int64)).filter(pl.col("rows") > 0)
+    )
+    return TableOutcome(
+        used=kept.filter(pl.col("_reason").is_null()).drop("_dup", "_reason"),
+        quarantine=quarantine.cast(QUARANTINE_SCHEMA),
+        ignored=ignored_frame,
+        read=read,
+    )
+
+
+def trimmed(frame: pl.LazyFrame, names: list[str] | None = None) -> pl.LazyFrame:
+    """Trim the data columns (all by default); empty strings become null."""
+    names = data_columns(frame) if names is None else names
+    return frame.with_columns(blank_to_null(pl.col(c)).alias(c) for c in names)
+
+
+def data_columns(frame: pl.LazyFrame | pl.DataFrame) -> list[str]:
+    return [c for c in frame.collect_schema().names() if c not in BOOKKEEPING]
+
+
+# --- patients -------------------------------------------------------------------------------
+
+
+def validate_patients(frame: pl.LazyFrame, rules: Rules) -> tuple[TableOutcome, pl.DataFrame]:
+    """Validate patients; return the outcome and one state row per patient id.
+
+    The state frame has patient_id, state (ok | no_birth_data | conflicting_birth_data),
+    birth_date and sex. A patient listed twice with different birth data cannot be aged: all
+    their rows, in every table, are quarantined.
+    """
+    columns = data_columns(frame)
+    birth_year = parse_int(pl.col("birth_year"))
+    birth_from_year = pl.date(birth_year, rules.birth_year_month, rules.birth_year_day)
+    rows = (
+        trimmed(frame)
+        .with_columns(
+            _dup=dedupe_flag(columns),
+            _birth=pl.coalesce(parse_date(pl.col("birth_date")), birth_from_year),
+            _sex=pl.col("sex").str.to_uppercase().replace_strict(SEX_SPELLINGS, default="U"),
+        )
+        .collect()
+    )
+    kept = rows.filter(~pl.col("_dup") & pl.col("patient_id").is_not_null())
+    per_patient = kept.group_by("patient_id").agg(
+        pl.col("_birth").drop_nulls().n_unique().alias("_births"),
+        pl.col("_birth").drop_nulls().first().alias("birth_date"),
+        pl.col("_sex").unique().alias("_sexes"),
+    )
+    state = per_patient.select(
+        "patient_id",
+        pl.when(pl.col("_births") > 1)
+        .then(pl.lit("conflicting_birth_data"))
+        .when(pl.col("_births") == 0)
+        .then(pl.lit("no_birth_data"))
+        .otherwise(pl.lit("ok"))
+        .alias("state"),
+        "birth_date",
+        # One known sex wins over 'U'; two different known sexes are unknown.
+        pl.when(pl.col("_sexes").list.set_difference(["U"]).list.len() == 1)
+        .then(pl.col("_sexes").list.set_difference(["U"]).list.first())
+        .otherwise(pl.lit("U"))
+        .alias("sex"),
+    )
+    rows = rows.join(state.select("patient_id", "state"), on="patient_id", how="left").with_columns(
+        _reason=first_reason(
+            [
+                (pl.col("patient_id").is_null(), "missing_patient_id"),
+                (pl.col("state") == "conflicting_birth_data", "conflicting_birth_data"),
+                (pl.col("_birth").is_null(), "no_birth_data"),
+            ]
+        )
+    )
+    outcome = split(rows, "patients", rows.height)
+    return outcome, state
+
+
+def patient_state_join(frame: pl.LazyFrame | pl.DataFrame, state: pl.DataFrame) -> pl.LazyFrame:
+    return frame.lazy().join(
+        state.lazy().select(
+            "patient_id", pl.col("state").alias("_state"), pl.col("birth_date").alias("_birth")
+        ),
+        on="patient_id",
+        how="left",
+    )
+
+
+# --- labs -----------------------------------------------------------------------------------
+
+
+def classify_labs(frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None) -> pl.LazyFrame:
+    """Add `_analyte` and `_class` ('relevant' or why the row is ignored) to every lab row."""
+    system = pl.coalesce(
+        blank_to_null(pl.col("test_system")).str.to_uppercase(),
+        pl.lit(rules.code_systems["loinc"][0]),
+    )
+    is_loinc = system.is_in(list(rules.code_systems["loinc"]))
+    code = blank_to_null(pl.col("test_code"))
+    by_loinc = rules.analyte_by_loinc
+    frame = frame.with_columns(_system=system, _is_loinc=is_loinc, _code=code)
+    if mapping is not None:
+        frame = frame.join(mapping.codes.lazy(), on=["_system", "_code"], how="left")
+        loinc = pl.when(pl.col("_is_loinc")).then(pl.col("_code")).otherwise(pl.col("_loinc"))
+    else:
+        loinc = pl.when(pl.col("_is_loinc")).then(pl.col("_code"))
+    frame = frame.with_columns(
+        _analyte=loinc.replace_strict(by_loinc, default=None, return_dtype=pl.String)
+    )
+    return frame.with_columns(
+        _class=pl.when(pl.col("_code").is_null())
+        .then(pl.lit("relevant"))  # quarantined later as missing_test_code
+        .when(pl.col("_analyte").is_not_null())
+        .then(pl.lit("relevant"))
+        .when(pl.col("_is_loinc") | loinc.is_not_null())
+        .then(pl.lit("not_an_analyte"))
+        .otherwise(pl.lit("unmapped_local_code"))
+    )
+
+
+def scan_labs(
+    frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One pass over the labs: the relevant rows, and counts of rows per class."""
+    classified = classify_labs(frame, rules, mapping)
+    relevant = classified.filter(pl.col("_class") == "relevant")
+    counts = classified.group_by("_class").agg(pl.len().alias("rows"))
+    rows, class_counts = pl.collect_all([relevant, counts])
+    return rows, class_counts
+
+
+def validate_labs(
+    rows: pl.DataFrame,
+    class_counts: pl.DataFrame,
+    rules: Rules,
+    mapping: SiteMapping | None,
+    state: pl.DataFrame,
+) -> TableOutcome:
+    """Validate the relevant lab rows; used rows carry parsed values in the row's unit."""
+    columns = [c for c in data_columns(rows) if not c.startswith("_")]
+    frame = trimmed(
+        rows.lazy().drop(
+            "_analyte", "_class", "_system", "_is_loinc", "_code", "_loinc", strict=False
+        )
+    )
+    frame = frame.with_columns(_dup=dedupe_flag(columns))
+    frame = frame.with_columns(
+        rows.lazy().select("_analyte", "_system", "_code").collect().get_columns()
+    )
+    unit = pl.col("unit")
+    if mapping is not None:
+        frame = frame.with_columns(_unit_key=unit_key(unit)).join(
+            mapping.units.lazy(), on=["_system", "_code", "_unit_key"], how="left"
+        )
+        unit = pl.coalesce(pl.col("_ucum_unit"), unit)
+    frame = frame.with_columns(_unit_key=unit_key(unit)).join(
+        rules.units.lazy().rename(
+            {"analyte": "_analyte", "unit_key": "_unit_key", "factor_to_mg_dl": "factor"}
+        ),
+        on=["_analyte", "_unit_key"],
+        how="left",
+    )
+    frame = patient_state_join(frame, state).with_columns(
+        collected_date=parse_date(pl.col("collected_date")),
+        _date_given=pl.col("collected_date").is_not_null(),
+        censor=parse_censor(pl.col("value")),
+        number=parse_value(pl.col("value")),
+    )
+    checks = [
+        (pl.col("_code").is_null(), "missing_test_code"),
+        *patient_checks(pl.col("_state")),
+        (pl.col("collected_date").is_null(), "invalid_date"),
+        (pl.col("collected_date") < pl.col("_birth"), "date_before_birth"),
+        (pl.col("number").is_null(), "unparseable_value"),
+        (pl.col("number") < 0, "negative_value"),
+        (pl.col("factor").is_null(), "unknown_unit"),
+    ]
+    frame = frame.with_columns(_reason=first_reason(checks)).select(
+        "patient_id",
+        pl.col("_analyte").alias("analyte"),
+        "collected_date",
+        pl.col("value").alias("value_text"),
+        "censor",
+        "number",
+        pl.col("unit").alias("unit_received"),
+        "factor",
+        parse_number(pl.col("ref_low")).alias("ref_low"),
+        parse_number(pl.col("ref_high")).alias("ref_high"),
+        "specimen_id",
+        pl.col("_birth").alias("birth_date"),
+        "_file",
+        "_row",
+        "_dup",
+        "_reason",
+    )
+    collected = frame.collect()
+    ignored = class_counts.filter(pl.col("_class") != "relevant").select(
+        pl.col("_class").alias("reason"), "rows"
+    )
+    read = int(class_counts["rows"].sum())
+    return split(collected, "labs", read, ignored)
+
+
+# --- medications and diagnoses ---------------------------------------------------------------
+
+
+def validate_medications(frame: pl.LazyFrame, state: pl.DataFrame) -> TableOutcome:
+    columns = data_columns(frame)
+    rows = patient_state_join(
+        trimmed(frame).with_columns(_dup=dedupe_flag(columns)), state
+    ).with_columns(
+        start=parse_date(pl.col("start_date")),
+        end=parse_date(pl.col("end_date")),
+    )
+    checks = [
+        *patient_checks(pl.col("_state")),
+        (pl.col("drug_name").is_null() & pl.col("drug_code").is_null(), "missing_drug"),
+        (pl.col("start").is_null(), "invalid_start_date"),
+        (pl.col("end").is_null() & pl.col("end_date").is_not_null(), "invalid_end_date"),
+        (pl.col("end") < pl.col("start"), "end_before_start"),
+    ]
+    collected = rows.with_columns(_reason=first_reason(checks)).drop("_state", "_birth").collect()
+    return split(collected, "medications", collected.height)
+
+
+def validate_diagnoses(frame: pl.LazyFrame, state: pl.DataFrame, rules: Rules) -> TableOutcome:
+    columns = data_columns(frame)
+    system = pl.col("code_system").str.to_uppercase()
+    rows = patient_state_join(
+        trimmed(frame).with_columns(_dup=dedupe_flag(columns)), state
+    ).with_columns(
+        date=parse_date(pl.col("diagnosis_date")),
+        system=pl.when(system.is_in(list(rules.code_systems["icd10"])))
+        .then(pl.lit("icd10"))
+        .when(system.is_in(list(rules.code_systems["icd9"])))
+        .then(pl.lit("icd9")),
+    )
+    checks = [
+        *patient_checks(pl.col("_state")),
+        (pl.col("code").is_null(), "missing_code"),
+        (pl.col("system").is_null(), "unknown_code_system"),
+        (pl.col("date").is_null(), "invalid_date"),
+    ]
+    collected = rows.with_columns(_reason=first_reason(checks)).drop("_state", "_birth").collect()
+    return split(collected, "diagnoses", collected.height)
