@@ -181,7 +181,7 @@ def demo(out_dir: Path, n_patients: int, seed: int) -> None:
     \b
     Example:
       sigmd demo
-      duckdb -readonly sigmd-demo/cohort.duckdb "select status, count(*) from cohort.screening group by 1"
+      duckdb -readonly sigmd-demo/sigmd.duckdb "select status, count(*) from cohort.screening group by 1"
     """
     from pipeline.synth import generate_extract
 
@@ -190,7 +190,7 @@ def demo(out_dir: Path, n_patients: int, seed: int) -> None:
         f"Generating a synthetic extract of {n_patients} patients in {extract_dir} ...", err=True
     )
     generate_extract(extract_dir, n_patients, seed=seed)
-    db_path = out_dir / "cohort.duckdb"
+    db_path = out_dir / "sigmd.duckdb"
     result = screen_and_publish(extract_dir, db_path)
     print_summary(result, db_path)
 
@@ -206,6 +206,8 @@ def screen_and_publish(
     from rich.console import Console
 
     from pipeline.engine import screen_extract
+
+    check_db_name(db_path)
     from pipeline.publish import publish
 
     console = Console(stderr=True)
@@ -224,6 +226,19 @@ def screen_and_publish(
         status.update("Publishing the cohort database ...")
         publish(result, db_path)
     return result
+
+
+def check_db_name(db_path: Path) -> None:
+    """DuckDB names a database after its file: `cohort.duckdb` would make `cohort.screening`
+    ambiguous (catalog or schema?) for every analyst query, so refuse those names up front."""
+    from pipeline.errors import PublishError
+
+    if db_path.stem.lower() in ("cohort", "audit"):
+        raise PublishError(
+            f"choose another file name: DuckDB would name the database '{db_path.stem}', "
+            f"which clashes with the schema of the same name (try sigmd.duckdb)",
+            file=db_path.name,
+        )
 
 
 def print_summary(result: ScreenResult, db_path: Path) -> None:
