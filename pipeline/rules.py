@@ -76,7 +76,7 @@ def unit_key(expr: pl.Expr) -> pl.Expr:
     return (
         expr.str.to_lowercase()
         .str.replace_all(r"\s+", "")
-        .str.replace_all(r"\[iu\]", "iu", literal=True)
+        .str.replace_all("[iu]", "iu", literal=True)
     )
 
 
