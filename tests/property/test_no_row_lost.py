@@ -1,0 +1,88 @@
+"""Property: every input row is used, quarantined or ignored, and bad rows change no outcome."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.engine import screen_extract
+
+LAB_COLUMNS = [
+    "patient_id",
+    "collected_date",
+    "test_code",
+    "test_system",
+    "value",
+    "unit",
+    "specimen_id",
+]
+CODES = ["2472-9", "2465-3", "2458-8", "2951-2"]
+
+good_lab = st.fixed_dictionaries(
+    {
+        "patient_id": st.sampled_from(["p1", "p2", "p3"]),
+        "collected_date": st.dates().map(lambda d: d.replace(year=2015 + d.year % 8).isoformat()),
+        "test_code": st.sampled_from(CODES),
+        "test_system": st.sampled_from(["LOINC", "", "loinc"]),
+        "value": st.sampled_from(["25", "<5", "1000", "200", "> 300", "0.3"]),
+        "unit": st.sampled_from(["mg/dL", "g/L", "MG/DL"]),
+        "specimen_id": st.sampled_from(["", "s1", "s2"]),
+    }
+)
+bad_lab = good_lab.flatmap(
+    lambda row: st.sampled_from(
+        [
+            {**row, "value": "QNS"},
+            {**row, "value": "-3"},
+            {**row, "collected_date": "2020-13-45"},
+            {**row, "unit": "furlongs"},
+            {**row, "patient_id": "nobody"},
+            {**row, "patient_id": ""},
+            {**row, "test_code": ""},
+            {**row, "test_system": "LOCAL"},
+        ]
+    )
+)
+
+
+def write(folder: Path, labs: list[dict]) -> None:
+    with (folder / "labs.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, LAB_COLUMNS)
+        writer.writeheader()
+        writer.writerows(labs)
+    (folder / "patients.csv").write_text(
+        "patient_id,birth_date,sex\np1,1980-01-01,F\np2,2000-06-15,M\np3,1950-02-02,F\n"
+    )
+
+
+def screen(labs: list[dict]):
+    with tempfile.TemporaryDirectory() as tmp:
+        write(Path(tmp), labs)
+        return screen_extract(tmp)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    good=st.lists(good_lab, min_size=1, max_size=25).map(
+        lambda rows: [{**rows[0], "test_code": "2472-9", "value": "25", "unit": "mg/dL"}, *rows]
+    ),
+    bad=st.lists(bad_lab, min_size=0, max_size=15),
+    data=st.data(),
+)
+def test_rows_add_up_and_bad_rows_change_no_good_outcome(good, bad, data):
+    mixed = list(good)
+    for row in bad:
+        mixed.insert(data.draw(st.integers(0, len(mixed))), row)
+    result = screen(mixed)
+    counts = {r["table_name"]: r for r in result.row_counts.iter_rows(named=True)}
+    for row in counts.values():
+        assert row["read"] == row["used"] + row["quarantined"] + row["ignored"]
+    assert counts["labs"]["read"] == len(mixed)
+
+    clean = screen(good)
+    columns = ["patient_id", "status", "severity", "index_date", "n_low_igm"]
+    assert result.screening.select(columns).equals(clean.screening.select(columns))
