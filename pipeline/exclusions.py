@@ -24,7 +24,12 @@ def _words_pattern(words: list[str]) -> str:
     alternatives = sorted(
         {re.escape(w).replace(r"\ ", r"\s+") for w in words}, key=len, reverse=True
     )
-    return r"(?i)(?:^|[^\w])(" + "|".join(alternatives) + r")(?:$|[^\w])"
+    return r"(?i)\b(" + "|".join(alternatives) + r")\b"
+
+
+def words_of(name: pl.Expr) -> pl.Expr:
+    """Letters and digits make words; '_' does not (MIMIC-IV writes names like "SulfaSALAzine_")."""
+    return name.str.replace_all("_", " ", literal=True)
 
 
 def in_window(
@@ -62,15 +67,10 @@ def drug_matches(meds: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     )
     by_name = (
         meds.with_columns(
-            _name=pl.col("drug_name").str.extract_all(_words_pattern(names["_name"].to_list()))
+            _name=words_of(pl.col("drug_name")).str.extract_all(_words_pattern(names["_name"].to_list()))
         )
         .explode("_name")
-        .with_columns(
-            pl.col("_name")
-            .str.to_lowercase()
-            .str.replace_all(r"^[^\w]+|[^\w]+$", "")
-            .str.replace_all(r"\s+", " ")
-        )
+        .with_columns(pl.col("_name").str.to_lowercase().str.replace_all(r"\s+", " "))
         .join(names.lazy(), on="_name", how="inner")
         .with_columns(code=pl.col("drug_name"))
     )
