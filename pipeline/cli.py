@@ -232,10 +232,11 @@ def check_db_name(db_path: Path) -> None:
     """DuckDB names a database after its file: `cohort.duckdb` would make `cohort.screening`
     ambiguous (catalog or schema?) for every analyst query, so refuse those names up front."""
     from pipeline.errors import PublishError
+    from pipeline.publish import catalog_name
 
-    if db_path.stem.lower() in ("cohort", "audit"):
+    if catalog_name(db_path) in ("cohort", "audit"):
         raise PublishError(
-            f"choose another file name: DuckDB would name the database '{db_path.stem}', "
+            f"choose another file name: DuckDB would name the database '{catalog_name(db_path)}', "
             f"which clashes with the schema of the same name (try sigmd.duckdb)",
             file=db_path.name,
         )

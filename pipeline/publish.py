@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
 
 OUTCOME_PUBLISHED = "published"
+SCHEMAS = ("cohort", "audit")
 
 # The statements that build this run's tables from the registered frames, in order, and whether
 # each takes the run_id as a parameter (DuckDB refuses parameters a statement does not use).
@@ -47,36 +48,45 @@ RUN_TABLES = (
 )
 HISTORY_TABLES = ("audit/runs", "audit/row_counts", "audit/ignored")
 
-RUN_SCHEMA = {
-    "run_id": pl.String,
-    "started_at": pl.Datetime("us"),
-    "finished_at": pl.Datetime("us"),
-    "duration_seconds": pl.Float64,
-    "outcome": pl.String,
-    "source_format": pl.String,
-    "extract_dir": pl.String,
-    "inputs": pl.List(
-        pl.Struct({"table": pl.String, "path": pl.String, "sha256": pl.String, "bytes": pl.Int64})
-    ),
-    "row_counts": pl.List(
-        pl.Struct(
-            {
-                "table_name": pl.String,
-                "read": pl.Int64,
-                "used": pl.Int64,
-                "quarantined": pl.Int64,
-                "ignored": pl.Int64,
-            }
-        )
-    ),
-    "rules_version": pl.String,
-    "rules_sha256": pl.String,
-    "mapping_sha256": pl.String,
-    "code_version": pl.String,
-    "timings": pl.List(pl.Struct({"step": pl.String, "seconds": pl.Float64})),
-    "n_patients": pl.Int64,
-    "status_counts": pl.List(pl.Struct({"status": pl.String, "patients": pl.Int64})),
-}
+RUN_SCHEMA = pl.Schema(
+    {
+        "run_id": pl.String(),
+        "started_at": pl.Datetime("us"),
+        "finished_at": pl.Datetime("us"),
+        "duration_seconds": pl.Float64(),
+        "outcome": pl.String(),
+        "source_format": pl.String(),
+        "extract_dir": pl.String(),
+        "inputs": pl.List(
+            pl.Struct(
+                {
+                    "table": pl.String(),
+                    "path": pl.String(),
+                    "sha256": pl.String(),
+                    "bytes": pl.Int64(),
+                }
+            )
+        ),
+        "row_counts": pl.List(
+            pl.Struct(
+                {
+                    "table_name": pl.String(),
+                    "read": pl.Int64(),
+                    "used": pl.Int64(),
+                    "quarantined": pl.Int64(),
+                    "ignored": pl.Int64(),
+                }
+            )
+        ),
+        "rules_version": pl.String(),
+        "rules_sha256": pl.String(),
+        "mapping_sha256": pl.String(),
+        "code_version": pl.String(),
+        "timings": pl.List(pl.Struct({"step": pl.String(), "seconds": pl.Float64()})),
+        "n_patients": pl.Int64(),
+        "status_counts": pl.List(pl.Struct({"status": pl.String(), "patients": pl.Int64()})),
+    }
+)
 
 
 def publish(
@@ -95,11 +105,13 @@ def publish(
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_building(building)
         step = "creating the new database"
-        con = duckdb.connect(
-            str(building),
-            config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION},
-        )
+        con = duckdb.connect()
         try:
+            con.execute(
+                load_sql("building/attach"),
+                {"path": str(building), "storage_version": STORAGE_COMPATIBILITY_VERSION},
+            )
+            con.execute(load_sql("building/use"))
             _register_frames(con, result)
             step = "creating the tables"
             _create_tables(con)
@@ -112,7 +124,7 @@ def publish(
             step = "writing the comments"
             _write_comments(con)
             step = "checkpointing the new database"
-            con.execute("checkpoint")
+            con.execute(load_sql("building/checkpoint"))
         finally:
             con.close()
         step = "replacing the published database"
@@ -132,7 +144,18 @@ def publish(
             _remove_building(building)
     _sync_directory(target.parent)
     log.info("published run %d to %s", run_number, target)
+    if catalog_name(target) in SCHEMAS:
+        log.warning(
+            "%s opens as a DuckDB catalog that clashes with the schema of the same name; "
+            "prefer another file name (see docs/database.md)",
+            target.name,
+        )
     return run_number
+
+
+def catalog_name(db_path: Path) -> str:
+    """The name DuckDB gives a database file it opens: the file name up to its first dot."""
+    return db_path.name.lstrip(".").split(".")[0].lower()
 
 
 def building_path(target: Path) -> Path:
@@ -259,7 +282,8 @@ def _keep_permissions(target: Path, building: Path) -> None:
 def _remove_building(building: Path) -> None:
     """Remove a building file and what DuckDB keeps beside it (write-ahead log, spill folder)."""
     for leftover in (building, building.with_name(building.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never hide the error that stopped the build
+            leftover.unlink(missing_ok=True)
     shutil.rmtree(building.with_name(building.name + ".tmp"), ignore_errors=True)
 
 

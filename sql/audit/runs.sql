@@ -1,0 +1,22 @@
+-- audit.runs: one row per publication, kept across runs.
+create table audit.runs (
+    run_number integer not null primary key,
+    run_id varchar not null,
+    started_at timestamp,
+    finished_at timestamp,
+    duration_seconds double,
+    outcome varchar,
+    source_format varchar,
+    extract_dir varchar,
+    inputs struct("table" varchar, path varchar, sha256 varchar, bytes bigint)[],
+    row_counts struct(
+        table_name varchar, read bigint, used bigint, quarantined bigint, ignored bigint
+    )[],
+    rules_version varchar,
+    rules_sha256 varchar,
+    mapping_sha256 varchar,
+    code_version varchar,
+    timings struct(step varchar, "seconds" double)[],
+    n_patients bigint,
+    status_counts struct(status varchar, patients bigint)[]
+)

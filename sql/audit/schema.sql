@@ -1,0 +1,2 @@
+-- Provenance: run history, row counts, ignored and quarantined rows.
+create schema audit

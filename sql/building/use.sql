@@ -1,0 +1,2 @@
+-- Build every table in the new database.
+use building

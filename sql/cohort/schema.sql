@@ -1,0 +1,2 @@
+-- The analyst-facing tables of the latest run.
+create schema cohort
