@@ -67,7 +67,9 @@ def drug_matches(meds: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     )
     by_name = (
         meds.with_columns(
-            _name=words_of(pl.col("drug_name")).str.extract_all(_words_pattern(names["_name"].to_list()))
+            _name=words_of(pl.col("drug_name")).str.extract_all(
+                _words_pattern(names["_name"].to_list())
+            )
         )
         .explode("_name")
         .with_columns(pl.col("_name").str.to_lowercase().str.replace_all(r"\s+", " "))
