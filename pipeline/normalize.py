@@ -86,7 +86,11 @@ def split(
         pl.col("_reason").alias("reason"),
     )
     ignored_frame = (
-        pl.concat(ignored).with_columns(pl.col("rows").cast(pl.Int64)).filter(pl.col("rows") > 0)
+        pl.concat(ignored, how="vertical_relaxed")
+        .group_by("reason")
+        .agg(pl.col("rows").sum().cast(pl.Int64))
+        .filter(pl.col("rows") > 0)
+        .sort("reason")
     )
     return TableOutcome(
         used=kept.filter(pl.col("_reason").is_null()).drop("_dup", "_reason"),
@@ -207,10 +211,18 @@ def classify_labs(frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
 def scan_labs(
     frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One pass over the labs: the relevant rows, and counts of rows per class."""
+    """One pass over the labs: the relevant rows, and counts of rows per class.
+
+    Exact duplicates among the ignored rows are counted without keeping those rows: rows minus
+    distinct 64-bit hashes of the trimmed row (relevant rows are compared exactly later).
+    """
+    columns = data_columns(frame)
     classified = classify_labs(frame, rules, mapping)
     relevant = classified.filter(pl.col("_class") == "relevant")
-    counts = classified.group_by("_class").agg(pl.len().alias("rows"))
+    row_hash = pl.struct([pl.col(c).str.strip_chars() for c in columns]).hash()
+    counts = classified.group_by("_class").agg(
+        pl.len().alias("rows"), row_hash.n_unique().alias("distinct")
+    )
     rows, class_counts = pl.collect_all([relevant, counts])
     return rows, class_counts
 
@@ -280,8 +292,14 @@ def validate_labs(
         "_reason",
     )
     collected = frame.collect()
-    ignored = class_counts.filter(pl.col("_class") != "relevant").select(
-        pl.col("_class").alias("reason"), "rows"
+    others = class_counts.filter(pl.col("_class") != "relevant")
+    duplicates = int((others["rows"] - others["distinct"]).sum())
+    ignored = pl.concat(
+        [
+            others.select(pl.col("_class").alias("reason"), pl.col("distinct").alias("rows")),
+            pl.DataFrame({"reason": ["exact_duplicate"], "rows": [duplicates]}),
+        ],
+        how="vertical_relaxed",
     )
     read = int(class_counts["rows"].sum())
     return split(collected, "labs", read, ignored)
