@@ -1,8 +1,9 @@
 """The engine recovers every planted truth of a synthetic extract exactly.
 
 Each planted patient exercises one rule of SPEC §3 (see docs/synthetic-data.md); the background
-patients must all come out igm_not_low or under_min_age. A mismatch names the scenario, so the
-failing rule is obvious.
+patients must all come out igm_not_low or under_min_age. The index date the scenario planted
+must be the one the engine finds (none where the status has no index). A mismatch names the
+scenario, so the failing rule is obvious.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ pytestmark = pytest.mark.integration
     ("file_format", "split_labs", "seed"),
     [("csv", 1, 0), ("parquet", 3, 1), ("csv.gz", 2, 2)],
 )
-def test_engine_recovers_every_planted_status_and_severity(
+def test_engine_recovers_every_planted_status_severity_and_index_date(
     tmp_path: Path, file_format: str, split_labs: int, seed: int
 ) -> None:
     generate_extract(tmp_path, 300, seed=seed, file_format=file_format, split_labs=split_labs)
     truth = read_truth(tmp_path)
     result = screen_extract(tmp_path)
-    got = result.screening.select("patient_id", "status", "severity")
+    got = result.screening.select("patient_id", "status", "severity", "index_date")
 
     compared = truth.join(got, on="patient_id", how="full", suffix="_got", coalesce=True)
     missing = compared.filter(pl.col("status_got").is_null())["patient_id"].to_list()
@@ -38,11 +39,13 @@ def test_engine_recovers_every_planted_status_and_severity(
 
     wrong = compared.filter(
         (pl.col("status") != pl.col("status_got"))
-        | (pl.col("severity").fill_null("") != pl.col("severity_got").fill_null(""))
+        | pl.col("severity").ne_missing(pl.col("severity_got"))
+        | pl.col("index_date").ne_missing(pl.col("index_date_got"))
     )
     assert wrong.is_empty(), "\n" + "\n".join(
-        f"{r['scenario']}: expected {r['status']}/{r['severity']}, "
-        f"got {r['status_got']}/{r['severity_got']}"
+        f"{r['scenario']} ({r['patient_id']}): "
+        f"expected {r['status']}/{r['severity']}/{r['index_date']}, "
+        f"got {r['status_got']}/{r['severity_got']}/{r['index_date_got']}"
         for r in wrong.iter_rows(named=True)
     )
     assert truth.filter(pl.col("scenario") != "background").height == len(SCENARIOS)

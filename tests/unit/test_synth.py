@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from pipeline.errors import SigmdError
 from pipeline.result import STATUSES
+from pipeline.rules import load_rules
 from pipeline.sources.files import discover
 from pipeline.synth import (
     SCENARIOS,
@@ -20,6 +23,10 @@ from pipeline.synth import (
     generate_extract,
     read_truth,
 )
+from pipeline.synth.case import Case
+from pipeline.synth.measures import AgeLimits
+from pipeline.synth.plant import plant
+from pipeline.synth.scenarios.registry import INDEXED_STATUSES, Scenario, ScenarioGroup
 
 IG_LOINC = {"2472-9", "2465-3", "2458-8"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -91,6 +98,91 @@ def test_truth_holds_every_scenario_and_the_tested_background(
     assert summary.status_counts == {
         s: truth.filter(pl.col("status") == s).height for s in STATUSES
     }
+
+
+def test_truth_has_an_index_date_exactly_where_the_status_has_one(
+    extract: tuple[Path, GenerateSummary],
+) -> None:
+    folder, _ = extract
+    truth = read_truth(folder)
+    assert truth.schema["index_date"] == pl.Date
+    assert set(INDEXED_STATUSES) == {
+        "excluded_drug",
+        "excluded_malignancy",
+        "excluded_other",
+        "normalized",
+        "single_low",
+        "persistent",
+    }
+    has_index = truth["status"].is_in(list(INDEXED_STATUSES))
+    assert truth["index_date"].is_not_null().equals(has_index, check_names=False)
+    assert has_index.sum() == sum(s.has_index for s in SCENARIOS)
+    background = truth.filter(pl.col("scenario") == "background")
+    assert background["index_date"].null_count() == background.height
+
+
+def test_truth_index_date_is_the_date_of_a_planted_igm(
+    extract: tuple[Path, GenerateSummary],
+) -> None:
+    folder, _ = extract
+    igm_days = (
+        read_table(folder, "labs")
+        .filter(pl.col("test_code") == "2472-9")
+        .select("patient_id", pl.col("collected_date").str.slice(0, 10).str.to_date())
+        .unique()
+    )
+    indexed = read_truth(folder).filter(pl.col("index_date").is_not_null())
+    found = indexed.join(
+        igm_days,
+        left_on=["patient_id", "index_date"],
+        right_on=["patient_id", "collected_date"],
+        how="semi",
+    )
+    assert found.height == indexed.height
+
+
+def _plant_one(monkeypatch: pytest.MonkeyPatch, status: str, build: Callable[[Case], None]) -> None:
+    """Plant a single made-up scenario."""
+    group = ScenarioGroup()
+    group.add(status, "partial", "test")(build)
+    monkeypatch.setattr("pipeline.synth.plant.SCENARIOS", list(group))
+    rules = load_rules()
+    plant(rules, AgeLimits(rules), 0, np.array([1]), 7)
+
+
+def test_a_scenario_with_an_indexed_status_must_mark_its_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def _forgets_its_index(c: Case) -> None:
+        c.panel(0, c.low())
+
+    with pytest.raises(ValueError, match=r"forgets_its_index.*so it marks an index"):
+        _plant_one(monkeypatch, "single_low", _forgets_its_index)
+
+
+def test_a_scenario_without_an_index_must_not_mark_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    def _marks_an_index(c: Case) -> None:
+        c.panel(0, c.low(), iga=c.below("iga"), index=True)
+
+    with pytest.raises(ValueError, match="does not mark an index"):
+        _plant_one(monkeypatch, "not_isolated", _marks_an_index)
+
+
+def test_a_patient_has_one_index_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    def _two_indexes(c: Case) -> None:
+        c.panel(0, c.low(), index=True)
+        c.panel(100, c.low(100), index=True)
+
+    with pytest.raises(ValueError, match="one index date"):
+        _plant_one(monkeypatch, "persistent", _two_indexes)
+
+
+def test_scenarios_are_in_status_order() -> None:
+    order = [STATUSES.index(s.status) for s in SCENARIOS]
+    assert order == sorted(order)
+    assert all(isinstance(s, Scenario) for s in SCENARIOS)
+    with pytest.raises(ValueError, match="unknown status"):
+        ScenarioGroup().add("cured", None, "no such status")
 
 
 def test_truth_lists_exactly_the_patients_with_an_igm_row(
