@@ -144,3 +144,40 @@ def test_a_database_named_like_a_schema_is_refused_before_any_work(extract, tmp_
     assert code == 6
     assert "clashes with the schema" in capsys.readouterr().err
     assert not (tmp_path / "cohort.duckdb").exists()
+
+
+def test_demo_generates_screens_and_shows_every_status(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--patients", "300"]) == 0
+    printed = capsys.readouterr().out
+    db = out / "sigmd.duckdb"
+    assert str(db) in printed
+    statuses = {s for (s,) in query(db, "select distinct status from cohort.screening")}
+    assert statuses == {
+        "under_min_age", "igm_not_low", "not_isolated", "excluded_drug", "excluded_malignancy",
+        "excluded_other", "normalized", "single_low", "persistent",
+    }  # fmt: skip
+    assert (out / "extract" / "truth.csv").is_file()
+
+
+def test_generate_writes_a_parquet_extract_that_run_accepts(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert (
+        main(
+            [
+                "generate",
+                "--out",
+                str(out),
+                "--patients",
+                "120",
+                "--seed",
+                "3",
+                "--file-format",
+                "parquet",
+            ]
+        )
+        == 0
+    )
+    assert "planted" in capsys.readouterr().out
+    assert (out / "labs.parquet").is_file()
+    assert main(["run", "--extract", str(out), "--db", str(tmp_path / "g.duckdb")]) == 0
