@@ -117,33 +117,8 @@ def drug_causes(meds: pl.DataFrame, index: pl.DataFrame, rules: Rules) -> pl.Dat
             )
         )
     )
-    matches = drug_matches(exposures, rules)
-    windows = [
-        (pl.col("cause") == cause)
-        & in_window(
-            pl.col("start"), pl.col("index_date"), w.days_before, w.days_after, pl.col("end")
-        )
-        for cause, w in rules.windows.items()
-        if w.category == "drug"
-    ]
-    return (
-        matches.filter(pl.any_horizontal(windows) if windows else pl.lit(False))
-        .select(
-            "patient_id",
-            pl.lit("drug").alias("category"),
-            "cause",
-            "reason",
-            "code",
-            pl.col("start").alias("event_date"),
-            (pl.col("start") - pl.col("index_date"))
-            .dt.total_days()
-            .cast(pl.Int32)
-            .alias("days_from_index"),
-            pl.col("_file").alias("source_file"),
-            pl.col("_row").alias("source_row"),
-        )
-        .collect()
-    )
+    matches = drug_matches(exposures, rules).with_columns(category=pl.lit("drug"))
+    return as_exclusions(within_windows(matches, rules, "start", "end"), "start")
 
 
 def diagnosis_causes(diagnoses: pl.DataFrame, index: pl.DataFrame, rules: Rules) -> pl.DataFrame:
@@ -166,34 +141,51 @@ def diagnosis_causes(diagnoses: pl.DataFrame, index: pl.DataFrame, rules: Rules)
     )
     excluded = matched.filter(pl.col("rule") == "exclude").select("_file", "_row", "cause")
     categories = {cause: w.category for cause, w in rules.windows.items()}
-    windows = [
-        (pl.col("cause") == cause)
-        & in_window(pl.col("date"), pl.col("index_date"), w.days_before, w.days_after)
-        for cause, w in rules.windows.items()
-        if w.category != "drug"
-    ]
     category = pl.col("cause").replace_strict(categories, default=None, return_dtype=pl.String)
-    return (
+    found = (
         matched.filter(pl.col("rule") == "include")
         .join(excluded, on=["_file", "_row", "cause"], how="anti")
-        .filter(pl.any_horizontal(windows) if windows else pl.lit(False))
         .unique(["_file", "_row", "cause"])
-        .select(
-            "patient_id",
-            category.alias("category"),
-            "cause",
-            pl.concat_str(category, pl.lit(":"), pl.col("code")).alias("reason"),
-            "code",
-            pl.col("date").alias("event_date"),
-            (pl.col("date") - pl.col("index_date"))
-            .dt.total_days()
-            .cast(pl.Int32)
-            .alias("days_from_index"),
-            pl.col("_file").alias("source_file"),
-            pl.col("_row").alias("source_row"),
-        )
-        .collect()
+        .with_columns(category=category)
+        .with_columns(reason=pl.concat_str("category", pl.lit(":"), "code"))
     )
+    return as_exclusions(within_windows(found, rules, "date"), "date")
+
+
+def within_windows(
+    found: pl.LazyFrame, rules: Rules, event: str, end: str | None = None
+) -> pl.LazyFrame:
+    """Keep the causes whose event (or exposure [event, end]) overlaps their cause's window."""
+    windows = [
+        (pl.col("cause") == cause)
+        & in_window(
+            pl.col(event),
+            pl.col("index_date"),
+            w.days_before,
+            w.days_after,
+            None if end is None else pl.col(end),
+        )
+        for cause, w in rules.windows.items()
+    ]
+    return found.filter(pl.any_horizontal(windows) if windows else pl.lit(False))
+
+
+def as_exclusions(found: pl.LazyFrame, event: str) -> pl.DataFrame:
+    """Project matched causes onto the columns of cohort.exclusions."""
+    return found.select(
+        "patient_id",
+        "category",
+        "cause",
+        "reason",
+        "code",
+        pl.col(event).alias("event_date"),
+        (pl.col(event) - pl.col("index_date"))
+        .dt.total_days()
+        .cast(pl.Int32)
+        .alias("days_from_index"),
+        pl.col("_file").alias("source_file"),
+        pl.col("_row").alias("source_row"),
+    ).collect()
 
 
 def find_causes(
