@@ -34,7 +34,7 @@ def cli() -> None:
 
     \b
     Try it on synthetic data:   sigmd demo
-    Screen a real extract:      sigmd run --extract extracts/2024-06 --db cohort.duckdb
+    Screen a real extract:      sigmd run --extract extracts/2024-06 --db sigmd.duckdb
     """
 
 
@@ -232,9 +232,9 @@ def check_db_name(db_path: Path) -> None:
     """DuckDB names a database after its file: `cohort.duckdb` would make `cohort.screening`
     ambiguous (catalog or schema?) for every analyst query, so refuse those names up front."""
     from pipeline.errors import PublishError
-    from pipeline.publish import catalog_name
+    from pipeline.publish import SCHEMAS, catalog_name
 
-    if catalog_name(db_path) in ("cohort", "audit"):
+    if catalog_name(db_path) in SCHEMAS:
         raise PublishError(
             f"choose another file name: DuckDB would name the database '{catalog_name(db_path)}', "
             f"which clashes with the schema of the same name (try sigmd.duckdb)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.limits import completed_months
+from pipeline.normalize import first_reason
 from pipeline.result import ATTRITION_SCHEMA, SCREENING_SCHEMA
 from pipeline.rules import Rules
 
@@ -66,26 +67,19 @@ def patient_facts(
 
 
 def status_expr() -> pl.Expr:
-    has_index = pl.col("index_date").is_not_null()
-    return (
-        pl.when(~pl.col("has_counted"))
-        .then(pl.lit("under_min_age"))
-        .when(~pl.col("has_low"))
-        .then(pl.lit("igm_not_low"))
-        .when(~has_index)
-        .then(pl.lit("not_isolated"))
-        .when(pl.col("has_drug"))
-        .then(pl.lit("excluded_drug"))
-        .when(pl.col("has_malignancy"))
-        .then(pl.lit("excluded_malignancy"))
-        .when(pl.col("has_other"))
-        .then(pl.lit("excluded_other"))
-        .when(pl.col("normalised"))
-        .then(pl.lit("normalized"))
-        .when(~pl.col("repeat_low"))
-        .then(pl.lit("single_low"))
-        .otherwise(pl.lit("persistent"))
-    )
+    """The status of the first funnel step a patient fails, or persistent."""
+    fails = [
+        (~pl.col("has_counted"), "under_min_age"),
+        (~pl.col("has_low"), "igm_not_low"),
+        (pl.col("index_date").is_null(), "not_isolated"),
+        (pl.col("has_drug"), "excluded_drug"),
+        (pl.col("has_malignancy"), "excluded_malignancy"),
+        (pl.col("has_other"), "excluded_other"),
+        (pl.col("normalised"), "normalized"),
+        (~pl.col("repeat_low"), "single_low"),
+    ]
+    assert [status for _, status in fails] == [status for _, _, status in STEPS[1:]]
+    return first_reason(fails).fill_null(pl.lit("persistent"))
 
 
 def severity_expr() -> pl.Expr:
