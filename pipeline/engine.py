@@ -19,13 +19,14 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import exclusions, funnel, limits, normalize, panels
-from pipeline.errors import ExtractRefused
+from pipeline.errors import ExtractRefused, RulesError
 from pipeline.mapping import SiteMapping, load_mapping
 from pipeline.result import (
     EXCLUSIONS_SCHEMA,
     QUARANTINE_SCHEMA,
     ROW_COUNTS_SCHEMA,
     InputFile,
+    Normalised,
     ScreenResult,
 )
 from pipeline.rules import Rules, load_rules
@@ -81,13 +82,30 @@ def screen_extract(
     progress: Progress | None = None,
 ) -> ScreenResult:
     """Screen one extract folder and return the cohort, audit and quarantine frames."""
+    rules = rules or load_rules(rules_dir)
+    normalised = normalise_extract(
+        extract_dir, source_format=source_format, rules=rules, mapping=mapping, progress=progress
+    )
+    return screen_normalised(normalised, rules, progress=progress)
+
+
+def normalise_extract(
+    extract_dir: Path | str,
+    *,
+    source_format: str = "canonical",
+    rules_dir: Path | str | None = None,
+    rules: Rules | None = None,
+    mapping: Path | str | None = None,
+    progress: Progress | None = None,
+) -> Normalised:
+    """Read and validate an extract: every row used, quarantined or ignored (stage 1 of 2)."""
     started_at = datetime.now(UTC)
     timer = Timer(progress)
     with timer.step("load rules"):
         rules = rules or load_rules(rules_dir)
-        site_mapping = load_mapping(mapping)
     with timer.step("read extract"):
         extract = read_extract(extract_dir, source_format)
+        site_mapping = load_mapping(mapping or extract.default_mapping)
     tables = extract.tables
     with timer.step("validate patients"):
         assert tables["patients"] is not None  # mandatory: read_extract refuses without it
@@ -100,10 +118,6 @@ def screen_extract(
         raise ExtractRefused(
             "no usable IgM result (LOINC " + rules.loinc["igm"] + ") in the extract", file="labs"
         )
-    with timer.step("judge results"):
-        ig = limits.ig_results(labs.used, rules)
-        panel_rows = panels.isolated_panels(ig, rules)
-        index = panels.index_dates(panel_rows)
     with timer.step("validate medications and diagnoses"):
         meds = (
             normalize.validate_medications(tables["medications"], state)
@@ -115,18 +129,9 @@ def screen_extract(
             if tables["diagnoses"] is not None
             else None
         )
-    with timer.step("find secondary causes"):
-        causes = exclusions.find_causes(
-            meds.used if meds else None, diags.used if diags else None, index, rules
-        ).cast(EXCLUSIONS_SCHEMA)
-    run_id = make_run_id(extract.inputs, rules, site_mapping, source_format)
-    with timer.step("assign statuses"):
-        patients_ok = state.filter(pl.col("state") == "ok")
-        screened = funnel.screening(ig, index, causes, patients_ok, rules=rules, run_id=run_id)
-        attrition = funnel.attrition(screened, patients_ok.height)
     outcomes = {"labs": labs, "patients": patients, "medications": meds, "diagnoses": diags}
-    return ScreenResult(
-        run_id=run_id,
+    return Normalised(
+        run_id=make_run_id(extract.inputs, rules, site_mapping, source_format),
         source_format=source_format,
         extract_dir=str(Path(extract_dir)),
         rules_version=rules.version,
@@ -134,15 +139,60 @@ def screen_extract(
         mapping_sha256=site_mapping.sha256 if site_mapping else None,
         code_version=code_version(),
         inputs=extract.inputs,
-        screening=screened,
-        ig_results=ig,
-        exclusions=causes,
-        attrition=attrition,
+        labs=labs.used,
+        patients=state.filter(pl.col("state") == "ok"),
+        medications=meds.used if meds else None,
+        diagnoses=diags.used if diags else None,
         quarantine=quarantine_frame(outcomes),
         row_counts=row_counts(outcomes),
         ignored_reasons=ignored_frame(outcomes),
         started_at=started_at,
         timings=timer.timings,
+    )
+
+
+def screen_normalised(
+    normalised: Normalised, rules: Rules, *, progress: Progress | None = None
+) -> ScreenResult:
+    """Judge results, find causes and assign statuses (stage 2 of 2)."""
+    if rules.sha256 != normalised.rules_sha256:
+        raise RulesError(
+            "the rules changed between normalising and screening this extract; re-run it whole",
+            file="rules",
+        )
+    timer = Timer(progress)
+    with timer.step("judge results"):
+        ig = limits.ig_results(normalised.labs, rules)
+        panel_rows = panels.isolated_panels(ig, rules)
+        index = panels.index_dates(panel_rows)
+    with timer.step("find secondary causes"):
+        causes = exclusions.find_causes(
+            normalised.medications, normalised.diagnoses, index, rules
+        ).cast(EXCLUSIONS_SCHEMA)
+    with timer.step("assign statuses"):
+        patients_ok = normalised.patients
+        screened = funnel.screening(
+            ig, index, causes, patients_ok, rules=rules, run_id=normalised.run_id
+        )
+        attrition = funnel.attrition(screened, patients_ok.height)
+    return ScreenResult(
+        run_id=normalised.run_id,
+        source_format=normalised.source_format,
+        extract_dir=normalised.extract_dir,
+        rules_version=normalised.rules_version,
+        rules_sha256=normalised.rules_sha256,
+        mapping_sha256=normalised.mapping_sha256,
+        code_version=normalised.code_version,
+        inputs=normalised.inputs,
+        screening=screened,
+        ig_results=ig,
+        exclusions=causes,
+        attrition=attrition,
+        quarantine=normalised.quarantine,
+        row_counts=normalised.row_counts,
+        ignored_reasons=normalised.ignored_reasons,
+        started_at=normalised.started_at,
+        timings={**normalised.timings, **timer.timings},
     )
 
 

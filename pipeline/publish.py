@@ -26,6 +26,7 @@ import polars as pl
 from pipeline.errors import PublishError
 from pipeline.result import ScreenResult
 from pipeline.sql import load_comments, load_sql
+from pipeline.validate import ValidationReport, validate_cohort
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ RUN_TABLES = (
     ("cohort/omop_cohort", False),
     ("audit/quarantine", True),
 )
-HISTORY_TABLES = ("audit/runs", "audit/row_counts", "audit/ignored")
+HISTORY_TABLES = ("audit/runs", "audit/row_counts", "audit/ignored", "audit/validation")
 
 RUN_SCHEMA = pl.Schema(
     {
@@ -90,13 +91,21 @@ RUN_SCHEMA = pl.Schema(
 
 
 def publish(
-    result: ScreenResult, db_path: str | Path, *, finished_at: datetime | None = None
+    result: ScreenResult,
+    db_path: str | Path,
+    *,
+    validation: ValidationReport | None = None,
+    finished_at: datetime | None = None,
 ) -> int:
     """Write `result` as the cohort database at `db_path` and return the new run_number.
 
-    On any failure the file at `db_path` is left untouched, the building file is removed and a
-    one-line `PublishError` is raised.
+    The cohort is checked first (`validation`, or the output checks run here): a failing check
+    raises `ValidationFailed` and nothing is written. On any other failure the file at `db_path`
+    is left untouched, the building file is removed and a one-line `PublishError` is raised.
     """
+    if validation is None:
+        validation = validate_cohort(result)
+    validation.raise_if_failed()
     target = Path(db_path)
     building = building_path(target)
     step = "preparing the folder"
@@ -120,7 +129,7 @@ def publish(
             step = "reading the run history of the published database"
             _copy_history(con, target)
             step = "recording this run"
-            run_number = _append_run(con, result, finished_at or datetime.now(UTC))
+            run_number = _append_run(con, result, finished_at or datetime.now(UTC), validation)
             step = "writing the comments"
             _write_comments(con)
             step = "checkpointing the new database"
@@ -199,18 +208,29 @@ def _copy_history(con: duckdb.DuckDBPyConnection, target: Path) -> None:
                 file=str(target),
             )
         for table in HISTORY_TABLES:
-            con.execute(load_sql(f"{table}_history"))
+            schema_name, table_name = table.split("/")
+            params = {"schema_name": schema_name, "table_name": table_name}
+            [(has_table,)] = con.execute(load_sql("previous/has_table"), params).fetchall()
+            if has_table:  # a database published by an older version may lack a newer table
+                con.execute(load_sql(f"{table}_history"))
     finally:
         con.execute(load_sql("previous/detach"))
 
 
-def _append_run(con: duckdb.DuckDBPyConnection, result: ScreenResult, finished_at: datetime) -> int:
+def _append_run(
+    con: duckdb.DuckDBPyConnection,
+    result: ScreenResult,
+    finished_at: datetime,
+    validation: ValidationReport,
+) -> int:
     [(run_number,)] = con.execute(load_sql("audit/next_run_number")).fetchall()
     con.register("run_frame", _run_frame(result, finished_at))
     con.execute(load_sql("audit/runs_append"), {"run_number": run_number})
     params = {"run_number": run_number, "run_id": result.run_id}
     con.execute(load_sql("audit/row_counts_append"), params)
     con.execute(load_sql("audit/ignored_append"), params)
+    con.register("validation_frame", validation.frame())
+    con.execute(load_sql("audit/validation_append"), params)
     return int(run_number)
 
 

@@ -120,6 +120,33 @@ class InputFile:
 
 
 @dataclass
+class Normalised:
+    """An extract read and validated: the used rows of each table, ready to be screened.
+
+    `labs` are the used Ig rows (parsed, in canonical units), `patients` the patients that can
+    be screened (birth date, sex); the quarantine, row counts and ignored reasons are final.
+    """
+
+    run_id: str
+    source_format: str
+    extract_dir: str
+    rules_version: str
+    rules_sha256: str
+    mapping_sha256: str | None
+    code_version: str
+    inputs: list[InputFile]
+    labs: pl.DataFrame
+    patients: pl.DataFrame
+    medications: pl.DataFrame | None
+    diagnoses: pl.DataFrame | None
+    quarantine: pl.DataFrame
+    row_counts: pl.DataFrame
+    ignored_reasons: pl.DataFrame
+    started_at: datetime
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class ScreenResult:
     run_id: str
     source_format: str

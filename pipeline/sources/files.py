@@ -48,6 +48,8 @@ class Extract:
     tables: dict[str, pl.LazyFrame | None]
     inputs: list[InputFile]
     directory: Path
+    # The bundled mapping this source format needs when the site gives no --mapping file.
+    default_mapping: Path | None = None
 
 
 def normalise_column(name: str) -> str:
@@ -143,6 +145,20 @@ def read_table(
                 )
         frames.append(scan_file(path, columns, rename))
     return pl.concat(frames, how="vertical")
+
+
+def count_rows(path: Path) -> int:
+    """Read one file to its end and count its data rows; refuse it if it cannot be read."""
+    try:
+        if path.name.lower().endswith(".parquet"):
+            frame = pl.scan_parquet(path)
+        else:
+            frame = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+        return int(frame.select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise ExtractRefused(
+            f"unreadable file: cut short or corrupt ({type(exc).__name__})", file=path.name
+        ) from None
 
 
 def input_files(table_paths: Mapping[str, Sequence[Path]]) -> list[InputFile]:

@@ -35,6 +35,7 @@ TABLES = {
     "audit.runs",
     "audit.row_counts",
     "audit.ignored",
+    "audit.validation",
     "audit.quarantine",
 }
 

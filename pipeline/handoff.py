@@ -1,0 +1,66 @@
+"""Hand a stage's result to the next stage as files: one Parquet file per frame, plus meta.json.
+
+The Airflow tasks run in separate processes (on separate Celery workers), so a `Normalised` or a
+`ScreenResult` travels between them as a folder inside the run's work directory, never as an
+XCom. Writing goes to a sibling folder that replaces the target at the end, so a task that is
+killed and retried never leaves a half-written hand-off behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+
+from pipeline.result import InputFile, Normalised, ScreenResult
+
+META = "meta.json"
+T = TypeVar("T", Normalised, ScreenResult)
+
+
+def save(obj: Normalised | ScreenResult, directory: Path | str) -> Path:
+    """Write `obj` to `directory` (replaced whole) and return it."""
+    target = Path(directory)
+    staging = target.with_name(f".{target.name}.writing")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    meta: dict[str, Any] = {"kind": type(obj).__name__}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, pl.DataFrame):
+            value.write_parquet(staging / f"{f.name}.parquet")
+        elif f.name == "inputs":
+            meta[f.name] = [vars(i) for i in value]
+        elif isinstance(value, datetime):
+            meta[f.name] = value.isoformat()
+        else:
+            meta[f.name] = value
+    (staging / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def load(kind: type[T], directory: Path | str) -> T:
+    """Read back what `save` wrote; frames absent on disk were None."""
+    source = Path(directory)
+    meta = json.loads((source / META).read_text())
+    if meta.pop("kind") != kind.__name__:
+        raise ValueError(f"{source} does not hold a {kind.__name__}")
+    values: dict[str, Any] = {}
+    for f in fields(kind):
+        path = source / f"{f.name}.parquet"
+        if path.exists():
+            values[f.name] = pl.read_parquet(path)
+        elif f.name == "inputs":
+            values[f.name] = [InputFile(**i) for i in meta[f.name]]
+        elif f.name == "started_at":
+            values[f.name] = datetime.fromisoformat(meta[f.name])
+        else:
+            values[f.name] = meta.get(f.name)
+    return kind(**values)
