@@ -206,25 +206,34 @@ def screen_and_publish(
     from rich.console import Console
 
     from pipeline.engine import screen_extract
+    from pipeline.suites import preload
 
+    preload()  # import Great Expectations in the background while the extract is read
     check_db_name(db_path)
     from pipeline.publish import publish
+    from pipeline.rules import load_rules
+    from pipeline.validate import docs_dir_for, validate_cohort
 
+    docs_dir = docs_dir_for(db_path)
     console = Console(stderr=True)
     with console.status("Screening ...") as status:
 
         def progress(step: str) -> None:
             status.update(f"Screening: {step} ...")
 
+        rules = load_rules(rules_dir)
         result = screen_extract(
             extract_dir,
             source_format=source_format,
-            rules_dir=rules_dir,
+            rules=rules,
             mapping=mapping,
             progress=progress,
+            docs_dir=docs_dir,
         )
+        status.update("Validating the cohort ...")
+        report = validate_cohort(result, rules=rules, docs_dir=docs_dir)
         status.update("Publishing the cohort database ...")
-        publish(result, db_path)
+        publish(result, db_path, validation=report)
     return result
 
 
@@ -254,6 +263,10 @@ def print_summary(result: ScreenResult, db_path: Path) -> None:
     if quarantined:
         click.echo(f"{quarantined} input rows quarantined (see audit.quarantine).")
     click.echo(f"Cohort database: {db_path}")
+    from pipeline.suites import docs_index
+    from pipeline.validate import docs_dir_for
+
+    click.echo(f"Validation report (Data Docs): {docs_index(docs_dir_for(db_path))}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import exclusions, funnel, limits, normalize, panels
+from pipeline import exclusions, funnel, limits, normalize, panels, validate
 from pipeline.errors import ExtractRefused, RulesError
 from pipeline.mapping import SiteMapping, load_mapping
 from pipeline.result import (
@@ -31,6 +31,8 @@ from pipeline.result import (
 )
 from pipeline.rules import Rules, load_rules
 from pipeline.sources import read_extract
+from pipeline.sources.files import count_rows
+from pipeline.suites import preload as preload_suites
 
 TABLES = ("labs", "patients", "medications", "diagnoses")
 
@@ -80,11 +82,19 @@ def screen_extract(
     rules: Rules | None = None,
     mapping: Path | str | None = None,
     progress: Progress | None = None,
+    suites: bool = True,
+    docs_dir: Path | None = None,
 ) -> ScreenResult:
     """Screen one extract folder and return the cohort, audit and quarantine frames."""
     rules = rules or load_rules(rules_dir)
     normalised = normalise_extract(
-        extract_dir, source_format=source_format, rules=rules, mapping=mapping, progress=progress
+        extract_dir,
+        source_format=source_format,
+        rules=rules,
+        mapping=mapping,
+        progress=progress,
+        suites=suites,
+        docs_dir=docs_dir,
     )
     return screen_normalised(normalised, rules, progress=progress)
 
@@ -97,16 +107,68 @@ def normalise_extract(
     rules: Rules | None = None,
     mapping: Path | str | None = None,
     progress: Progress | None = None,
+    suites: bool = True,
+    docs_dir: Path | None = None,
 ) -> Normalised:
-    """Read and validate an extract: every row used, quarantined or ignored (stage 1 of 2)."""
+    """Read and validate an extract: every row used, quarantined or ignored (stage 1 of 2).
+
+    With `suites`, the Great Expectations suite of the raw extract runs too (its import starts
+    in the background now, overlapping the reading); `docs_dir` keeps its results and Data Docs.
+    """
     started_at = datetime.now(UTC)
+    if suites:
+        preload_suites()
     timer = Timer(progress)
     with timer.step("load rules"):
         rules = rules or load_rules(rules_dir)
     with timer.step("read extract"):
         extract = read_extract(extract_dir, source_format)
         site_mapping = load_mapping(mapping or extract.default_mapping)
-    tables = extract.tables
+    with naming_unreadable_file(extract.inputs):
+        outcomes, state, relevant = _validate_tables(extract.tables, rules, site_mapping, timer)
+    labs, meds, diags = outcomes["labs"], outcomes["medications"], outcomes["diagnoses"]
+    assert labs is not None
+    run_id = make_run_id(extract.inputs, rules, site_mapping, source_format)
+    quarantine, counts = quarantine_frame(outcomes), row_counts(outcomes)
+    checks = [*validate.passed_table_checks(), *validate.row_checks(quarantine, counts)]
+    if suites:
+        with timer.step("validate extract (great expectations)"):
+            checks += validate.extract_suite(
+                relevant, rules, run_name=f"{run_id}-extract", docs_dir=docs_dir
+            )
+        validate.ValidationReport(checks).raise_if_failed(refusal=True)
+    return Normalised(
+        run_id=run_id,
+        source_format=source_format,
+        extract_dir=str(Path(extract_dir)),
+        rules_version=rules.version,
+        rules_sha256=rules.sha256,
+        mapping_sha256=site_mapping.sha256 if site_mapping else None,
+        code_version=code_version(),
+        inputs=extract.inputs,
+        labs=labs.used,
+        patients=state.filter(pl.col("state") == "ok"),
+        medications=meds.used if meds else None,
+        diagnoses=diags.used if diags else None,
+        quarantine=quarantine,
+        row_counts=counts,
+        ignored_reasons=ignored_frame(outcomes),
+        started_at=started_at,
+        timings=timer.timings,
+        validation=validate.checks_frame(checks),
+    )
+
+
+Outcomes = dict[str, normalize.TableOutcome | None]
+
+
+def _validate_tables(
+    tables: dict[str, pl.LazyFrame | None],
+    rules: Rules,
+    site_mapping: SiteMapping | None,
+    timer: Timer,
+) -> tuple[Outcomes, pl.DataFrame, pl.DataFrame]:
+    """Sort every row of every table into used / quarantined / ignored (one pass per table)."""
     with timer.step("validate patients"):
         assert tables["patients"] is not None  # mandatory: read_extract refuses without it
         patients, state = normalize.validate_patients(tables["patients"], rules)
@@ -130,25 +192,21 @@ def normalise_extract(
             else None
         )
     outcomes = {"labs": labs, "patients": patients, "medications": meds, "diagnoses": diags}
-    return Normalised(
-        run_id=make_run_id(extract.inputs, rules, site_mapping, source_format),
-        source_format=source_format,
-        extract_dir=str(Path(extract_dir)),
-        rules_version=rules.version,
-        rules_sha256=rules.sha256,
-        mapping_sha256=site_mapping.sha256 if site_mapping else None,
-        code_version=code_version(),
-        inputs=extract.inputs,
-        labs=labs.used,
-        patients=state.filter(pl.col("state") == "ok"),
-        medications=meds.used if meds else None,
-        diagnoses=diags.used if diags else None,
-        quarantine=quarantine_frame(outcomes),
-        row_counts=row_counts(outcomes),
-        ignored_reasons=ignored_frame(outcomes),
-        started_at=started_at,
-        timings=timer.timings,
-    )
+    return outcomes, state, rows
+
+
+@contextmanager
+def naming_unreadable_file(inputs: list[InputFile]) -> Iterator[None]:
+    """Turn a read failure in the middle of a file (cut short, corrupt) into a refusal that
+    names the file: the headers were fine, so read each file again to find the culprit."""
+    try:
+        yield
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        for item in inputs:
+            count_rows(Path(item.path))  # raises ExtractRefused naming the file
+        raise ExtractRefused(
+            f"an input file could not be read ({type(exc).__name__})", file="extract"
+        ) from None
 
 
 def screen_normalised(
@@ -193,17 +251,18 @@ def screen_normalised(
         ignored_reasons=normalised.ignored_reasons,
         started_at=normalised.started_at,
         timings={**normalised.timings, **timer.timings},
+        validation=normalised.validation,
     )
 
 
-def quarantine_frame(outcomes: dict[str, normalize.TableOutcome | None]) -> pl.DataFrame:
+def quarantine_frame(outcomes: Outcomes) -> pl.DataFrame:
     frames = [o.quarantine for o in outcomes.values() if o is not None]
     return pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *frames]).sort(
         ["table_name", "source_file", "source_row"]
     )
 
 
-def ignored_frame(outcomes: dict[str, normalize.TableOutcome | None]) -> pl.DataFrame:
+def ignored_frame(outcomes: Outcomes) -> pl.DataFrame:
     frames = [
         o.ignored.select(pl.lit(name).alias("table_name"), "reason", "rows")
         for name, o in outcomes.items()
@@ -212,7 +271,7 @@ def ignored_frame(outcomes: dict[str, normalize.TableOutcome | None]) -> pl.Data
     return pl.concat(frames).sort(["table_name", "reason"])
 
 
-def row_counts(outcomes: dict[str, normalize.TableOutcome | None]) -> pl.DataFrame:
+def row_counts(outcomes: Outcomes) -> pl.DataFrame:
     """read = used + quarantined + ignored, per table (absent optional tables read 0 rows)."""
     rows = []
     for name in TABLES:

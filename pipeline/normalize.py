@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.errors import ExtractRefused
 from pipeline.mapping import SiteMapping
 from pipeline.parse import (
     blank_to_null,
@@ -272,6 +273,11 @@ def validate_labs(
         (pl.col("number").is_null(), "unparseable_value"),
         (pl.col("number") < 0, "negative_value"),
         (pl.col("factor").is_null(), "unknown_unit"),
+        (
+            (pl.col("number") * pl.col("factor") > rules.implausible_above_mg_dl)
+            & ~pl.col("censor").is_in(["<", "<="]).fill_null(False),
+            "implausible_value",
+        ),
     ]
     frame = frame.with_columns(_reason=first_reason(checks)).select(
         "patient_id",
@@ -292,6 +298,7 @@ def validate_labs(
         "_reason",
     )
     collected = frame.collect()
+    check_unknown_unit_share(collected, rules)
     others = class_counts.filter(pl.col("_class") != "relevant")
     duplicates = int((others["rows"] - others["distinct"]).sum())
     ignored = pl.concat(
@@ -303,6 +310,38 @@ def validate_labs(
     )
     read = int(class_counts["rows"].sum())
     return split(collected, "labs", read, ignored)
+
+
+def check_unknown_unit_share(rows: pl.DataFrame, rules: Rules) -> None:
+    """Refuse the extract when too many of an analyte's rows carry a unit unknown for it."""
+    counted = rows.filter(~pl.col("_dup") & pl.col("analyte").is_not_null())
+    shares = (
+        counted.group_by("analyte")
+        .agg(pl.len().alias("rows"), pl.col("factor").is_null().sum().alias("unknown"))
+        .filter(
+            (pl.col("rows") >= rules.unknown_unit_min_rows)
+            & (pl.col("unknown") > rules.max_unknown_unit_share * pl.col("rows"))
+        )
+        .sort("analyte")
+    )
+    if shares.is_empty():
+        return
+    analyte, rows_n, unknown = shares.row(0)
+    worst_file = (
+        counted.filter((pl.col("analyte") == analyte) & pl.col("factor").is_null())
+        .group_by("_file")
+        .len()
+        .sort(["len", "_file"], descending=[True, False])
+        .item(0, "_file")
+    )
+    name = {"igm": "IgM", "igg": "IgG", "iga": "IgA"}[analyte]
+    raise ExtractRefused(
+        f"{unknown} of {rows_n} {name} rows ({unknown / rows_n:.0%}) have a unit not known for "
+        f"{name} (limit {rules.max_unknown_unit_share:.0%}); add the unit to the rules' units.csv "
+        "or map it in a --mapping file",
+        file=worst_file,
+        column="unit",
+    )
 
 
 # --- medications and diagnoses ---------------------------------------------------------------

@@ -111,6 +111,20 @@ ROW_COUNTS_SCHEMA = pl.Schema(
 )
 
 
+# One validation check (pipeline.validate.Check): names and counts, never values.
+CHECK_SCHEMA = pl.Schema(
+    {
+        "stage": pl.String(),
+        "name": pl.String(),
+        "column": pl.String(),
+        "level": pl.String(),
+        "success": pl.Boolean(),
+        "unexpected": pl.Int64(),
+        "engine": pl.String(),
+    }
+)
+
+
 @dataclass(frozen=True)
 class InputFile:
     table: str
@@ -144,6 +158,8 @@ class Normalised:
     ignored_reasons: pl.DataFrame
     started_at: datetime
     timings: dict[str, float] = field(default_factory=dict)
+    # The validation checks run so far (CHECK_SCHEMA): names and counts only.
+    validation: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CHECK_SCHEMA))
 
 
 @dataclass
@@ -165,6 +181,8 @@ class ScreenResult:
     ignored_reasons: pl.DataFrame  # table_name, reason, rows
     started_at: datetime
     timings: dict[str, float] = field(default_factory=dict)
+    # The validation checks run so far (CHECK_SCHEMA): names and counts only.
+    validation: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CHECK_SCHEMA))
 
     def status_counts(self) -> dict[str, int]:
         counts = dict(self.screening.group_by("status").len().iter_rows())

@@ -45,6 +45,9 @@ class Rules:
     panel_window_days: int
     repeat_low_min_days: int
     exposure_days_without_end: int
+    max_unknown_unit_share: float
+    unknown_unit_min_rows: int
+    implausible_above_mg_dl: float
     code_systems: dict[str, tuple[str, ...]]  # canonical name -> accepted upper-case spellings
     reference_intervals: (
         pl.DataFrame
@@ -106,6 +109,9 @@ def load_rules(directory: Path | str | None = None) -> Rules:
         panel_window_days=int(_number(criteria, "panel", "window_days")),
         repeat_low_min_days=int(_number(criteria, "persistence", "repeat_low_min_days")),
         exposure_days_without_end=int(_number(criteria, "drugs", "exposure_days_without_end")),
+        max_unknown_unit_share=float(_number(criteria, "validation", "max_unknown_unit_share")),
+        unknown_unit_min_rows=int(_number(criteria, "validation", "unknown_unit_min_rows")),
+        implausible_above_mg_dl=float(_number(criteria, "validation", "implausible_above_mg_dl")),
         code_systems={k: tuple(s.strip().upper() for s in v) for k, v in systems.items()},
         reference_intervals=_reference_intervals(root / "reference_intervals.csv"),
         units=_units(root / "units.csv"),

@@ -47,13 +47,20 @@ def normalise(
     source_format: str = "canonical",
     rules_dir: str | None = None,
     mapping: str | None = None,
+    db_path: str | None = None,
 ) -> dict[str, Any]:
-    """Read and validate the extract; write the hand-off for `screen`."""
+    """Read and validate the extract; write the hand-off for `screen`. With `db_path`, the
+    validation results and Data Docs go next to that database."""
     from pipeline import handoff
     from pipeline.engine import normalise_extract
+    from pipeline.validate import docs_dir_for
 
     normalised = normalise_extract(
-        extract_dir, source_format=source_format, rules_dir=rules_dir, mapping=mapping
+        extract_dir,
+        source_format=source_format,
+        rules_dir=rules_dir,
+        mapping=mapping,
+        docs_dir=docs_dir_for(db_path) if db_path else None,
     )
     handoff.save(normalised, Path(work_dir) / NORMALISED)
     return {"run_id": normalised.run_id, "row_counts": normalised.row_counts.to_dicts()}
@@ -72,14 +79,16 @@ def screen(work_dir: str, *, rules_dir: str | None = None) -> dict[str, Any]:
     return {"run_id": result.run_id, "status_counts": result.status_counts()}
 
 
-def check_cohort(work_dir: str, db_path: str) -> dict[str, Any]:
-    """Run the output checks; raise ValidationFailed (nothing published) if any fails."""
+def check_cohort(work_dir: str, db_path: str, *, rules_dir: str | None = None) -> dict[str, Any]:
+    """Run the output checks; raise ValidationFailed (nothing published) if any fails. The
+    results and Data Docs go next to the database (`validate.docs_dir_for`)."""
     from pipeline import handoff
     from pipeline.result import ScreenResult
-    from pipeline.validate import validate_cohort
+    from pipeline.rules import load_rules
+    from pipeline.validate import docs_dir_for, validate_cohort
 
     result = handoff.load(ScreenResult, Path(work_dir) / SCREENED)
-    report = validate_cohort(result, docs_dir=Path(db_path).parent)
+    report = validate_cohort(result, rules=load_rules(rules_dir), docs_dir=docs_dir_for(db_path))
     (Path(work_dir) / VALIDATION).write_text(json.dumps(report.to_dict()))
     report.raise_if_failed()
     return {"run_id": result.run_id, "checks": len(report.checks), "success": report.success}

@@ -1,0 +1,142 @@
+"""Run the Great Expectations suites of `expectations/` on the frames each stage produces.
+
+The suites are versioned JSON, one per stage (`extract`, `ig_results`, `cohort`); the clinical
+numbers and value sets they need (`$PARAMETER`s) come from the rules at run time, so the rules
+stay the single source. We validate pandas frames made from Arrow (GX's SQL source does not work
+with DuckDB) with result format BOOLEAN_ONLY: GX keeps no failing value, so its results, the
+Data Docs and our logs never show patient data.
+
+Importing great_expectations takes several seconds: `preload()` starts that import in a
+background thread at the beginning of a run, so it overlaps with reading the extract.
+
+With a `docs_dir`, a file-backed GX project lives there (next to the published database): each
+run's validation results are kept and the Data Docs HTML site is rebuilt
+(`<docs_dir>/gx/uncommitted/data_docs/local_site/index.html`). Without one, an in-memory context
+is used and no HTML is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline.validate import Check
+
+log = logging.getLogger(__name__)
+
+SUITES_DIRS = (
+    Path(__file__).parent / "_expectations",  # installed wheel
+    Path(__file__).parent.parent / "expectations",  # source tree
+)
+DATASOURCE = "sigmd"
+DOCS_SITE = "local_site"
+DOCS_INDEX = Path("gx") / "uncommitted" / "data_docs" / DOCS_SITE / "index.html"
+
+_import_thread: threading.Thread | None = None
+
+
+def preload() -> None:
+    """Start importing great_expectations in the background (idempotent)."""
+    global _import_thread  # noqa: PLW0603 - one import thread per process
+    if _import_thread is None:
+        _import_thread = threading.Thread(target=_import_gx, name="import-gx", daemon=True)
+        _import_thread.start()
+
+
+def _import_gx() -> None:
+    import great_expectations  # noqa: F401
+
+
+def suites_dir() -> Path:
+    for candidate in SUITES_DIRS:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("no expectations folder found next to the pipeline package")
+
+
+@cache
+def load_suite(name: str) -> dict[str, Any]:
+    """The JSON of one suite, e.g. `load_suite("cohort")`."""
+    suite: dict[str, Any] = json.loads((suites_dir() / f"{name}.json").read_text("utf-8"))
+    return suite
+
+
+def run_suite(
+    name: str,
+    frame: pl.DataFrame,
+    parameters: dict[str, Any],
+    *,
+    run_name: str,
+    docs_dir: Path | None = None,
+) -> list[Check]:
+    """Validate `frame` against suite `name`; one `Check` per expectation (no values)."""
+    preload()
+    assert _import_thread is not None
+    _import_thread.join()
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    suite_json = load_suite(name)
+    context: Any
+    if docs_dir is not None:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+    else:
+        context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_or_update_pandas(DATASOURCE)
+    asset = next((a for a in source.assets if a.name == name), None) or (
+        source.add_dataframe_asset(name)
+    )
+    batch = next(iter(asset.batch_definitions), None) or (
+        asset.add_batch_definition_whole_dataframe("whole")
+    )
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**suite_json))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[definition],
+            actions=actions,
+            result_format={"result_format": "BOOLEAN_ONLY"},
+        )
+    )
+    outcome = checkpoint.run(
+        batch_parameters={"dataframe": frame.to_pandas(use_pyarrow_extension_array=False)},
+        expectation_parameters=parameters,
+        run_id=RunIdentifier(run_name=run_name),
+    )
+    [result] = outcome.run_results.values()
+    checks = []
+    for item in result.results:
+        config = item.expectation_config
+        assert config is not None
+        meta = config.meta or {}
+        kwargs = config.kwargs
+        checks.append(
+            Check(
+                stage=suite_json["meta"]["stage"],
+                name=meta.get("check", config.type),
+                column=kwargs.get("column") or kwargs.get("column_A"),
+                level=meta.get("level", "table"),
+                success=bool(item.success),
+                engine="great_expectations",
+            )
+        )
+    failed = sum(not c.success for c in checks)
+    log.info("suite %s: %d expectations, %d failed", name, len(checks), failed)
+    return checks
+
+
+def docs_index(docs_dir: Path) -> Path:
+    return docs_dir / DOCS_INDEX
