@@ -154,10 +154,12 @@ def count_rows(path: Path) -> int:
             frame = pl.scan_parquet(path)
         else:
             frame = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
-        return int(frame.select(pl.len()).collect().item())
+        # Counting nulls makes polars parse every field (a bare count would only split lines).
+        counted = frame.select(pl.len().alias("__rows"), pl.all().null_count()).collect()
+        return int(counted["__rows"].item())
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise ExtractRefused(
-            f"unreadable file: cut short or corrupt ({type(exc).__name__})", file=path.name
+            f"unreadable file: cut short, corrupt or with a row of too many fields ({type(exc).__name__})", file=path.name
         ) from None
 
 
