@@ -77,13 +77,13 @@ def test_broken_extract(defect, tmp_path, published, capsys):
         quarantine = con.sql(
             "select table_name, reason, count(*) from audit.quarantine group by all order by all"
         ).fetchall()
-        ignored = dict(
-            ((t, r), n)
+        ignored = {
+            (t, r): n
             for t, r, n in con.sql(
                 "select table_name, reason, rows from audit.ignored "
                 "where run_number = (select max(run_number) from audit.runs)"
             ).fetchall()
-        )
+        }
         [(n_runs,)] = con.sql("select count(*) from audit.runs").fetchall()
     assert n_runs == 2
     if expected["outcome"] == "quarantined":
