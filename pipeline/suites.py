@@ -74,8 +74,13 @@ def run_suite(
     *,
     run_name: str,
     docs_dir: Path | None = None,
+    build_docs: bool = True,
 ) -> list[Check]:
-    """Validate `frame` against suite `name`; one `Check` per expectation (no values)."""
+    """Validate `frame` against suite `name`; one `Check` per expectation (no values).
+
+    With `docs_dir`, the results are kept there; the Data Docs site is rebuilt when
+    `build_docs` (once per run is enough: the last suite of the run, or a failed one).
+    """
     preload()
     assert _import_thread is not None
     _import_thread.join()
@@ -102,12 +107,11 @@ def run_suite(
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
-    actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir else []
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
             name=name,
             validation_definitions=[definition],
-            actions=actions,
+            actions=[],
             result_format={"result_format": "BOOLEAN_ONLY"},
         )
     )
@@ -134,6 +138,8 @@ def run_suite(
             )
         )
     failed = sum(not c.success for c in checks)
+    if docs_dir is not None and (build_docs or failed):
+        context.build_data_docs()
     log.info("suite %s: %d expectations, %d failed", name, len(checks), failed)
     return checks
 

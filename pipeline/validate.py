@@ -172,7 +172,9 @@ def extract_suite(
         pl.col("_analyte").alias("analyte"),
     )
     parameters = {"analytes": list(rules.loinc)}
-    return run_suite("extract", frame, parameters, run_name=run_name, docs_dir=docs_dir)
+    return run_suite(
+        "extract", frame, parameters, run_name=run_name, docs_dir=docs_dir, build_docs=False
+    )
 
 
 def validate_cohort(
@@ -202,7 +204,12 @@ def validate_cohort(
         }
         for name, frame in (("ig_results", result.ig_results), ("cohort", result.screening)):
             checks += run_suite(
-                name, frame, parameters, run_name=f"{result.run_id}-{name}", docs_dir=docs_dir
+                name,
+                frame,
+                parameters,
+                run_name=f"{result.run_id}-{name}",
+                docs_dir=docs_dir,
+                build_docs=name == "cohort",
             )
     docs = str(docs_index(docs_dir)) if suites and docs_dir is not None else None
     return ValidationReport(checks, docs)
