@@ -123,7 +123,7 @@ def normalise_extract(
         rules = rules or load_rules(rules_dir)
     with timer.step("read extract"):
         extract = read_extract(extract_dir, source_format)
-        site_mapping = load_mapping(mapping or extract.default_mapping)
+        site_mapping = load_mapping(mapping or extract.default_mapping, rules)
     with naming_unreadable_file(extract.inputs):
         outcomes, state, relevant = _validate_tables(extract.tables, rules, site_mapping, timer)
     labs, meds, diags = outcomes["labs"], outcomes["medications"], outcomes["diagnoses"]

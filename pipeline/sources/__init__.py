@@ -7,15 +7,24 @@ from pathlib import Path
 from pipeline.errors import ExtractRefused
 from pipeline.sources.files import Extract
 
-FORMATS = ("canonical",)
+FORMATS = ("canonical", "mimic-iv", "omop")
 
 
 def read_extract(directory: Path | str, source_format: str = "canonical") -> Extract:
     """Read an extract folder of the given source format into canonical lazy frames."""
+    directory = Path(directory)
     if source_format == "canonical":
         from pipeline.sources.canonical import read_canonical
 
-        return read_canonical(Path(directory))
+        return read_canonical(directory)
+    if source_format == "mimic-iv":
+        from pipeline.sources.mimic_iv import read_mimic_iv
+
+        return read_mimic_iv(directory)
+    if source_format == "omop":
+        from pipeline.sources.omop import read_omop
+
+        return read_omop(directory)
     raise ExtractRefused(
         f"source format '{source_format}' is not supported (supported: {', '.join(FORMATS)})",
         file=str(directory),

@@ -159,7 +159,8 @@ def count_rows(path: Path) -> int:
         return int(counted["__rows"].item())
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise ExtractRefused(
-            f"unreadable file: cut short, corrupt or with a row of too many fields ({type(exc).__name__})", file=path.name
+            f"unreadable file: cut short, corrupt or with a row of too many fields ({type(exc).__name__})",
+            file=path.name,
         ) from None
 
 

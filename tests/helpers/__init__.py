@@ -1,0 +1,1 @@
+"""Helpers shared by tests: converters of synthetic extracts into other source layouts."""
