@@ -89,7 +89,10 @@ def check_cohort(work_dir: str, db_path: str, *, rules_dir: str | None = None) -
 
     result = handoff.load(ScreenResult, Path(work_dir) / SCREENED)
     report = validate_cohort(result, rules=load_rules(rules_dir), docs_dir=docs_dir_for(db_path))
-    (Path(work_dir) / VALIDATION).write_text(json.dumps(report.to_dict()))
+    target = Path(work_dir) / VALIDATION
+    staging = target.with_name(f".{target.name}.writing")
+    staging.write_text(json.dumps(report.to_dict()))
+    staging.replace(target)  # atomic: a killed task never leaves a half-written report
     report.raise_if_failed()
     return {"run_id": result.run_id, "checks": len(report.checks), "success": report.success}
 
