@@ -240,6 +240,7 @@ def sigmd_screening() -> None:
                 source_format=params["source_format"],
                 rules_dir=params.get("rules_dir"),
                 mapping=params.get("mapping"),
+                db_path=params["db_path"],  # the extract suite's Data Docs go next to the db
             )
         for counts in out["row_counts"]:
             log.info(
