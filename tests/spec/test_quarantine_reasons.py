@@ -8,6 +8,7 @@ does not move.
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 PANEL = """
     patient | date       | test | value | specimen
@@ -82,3 +83,45 @@ def test_a_diagnosis_without_a_code_is_quarantined(screen):
     )
     assert quarantined(result, "diagnoses") == [(1, "missing_code")]
     assert result.status == {"good": "single_low"}
+
+
+# --- implausible values (criteria.toml [validation] implausible_above_mg_dl = 15000) -----------
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "reason"),
+    [
+        ("15000", "mg/dL", None),  # at the bound: plausible
+        ("15000.1", "mg/dL", "implausible_value"),
+        ("150", "g/L", None),  # 15000 mg/dL
+        ("150.01", "g/L", "implausible_value"),  # 15001 mg/dL
+        ("<20000", "mg/dL", None),  # below a bound does not prove the value too high
+        ("<=20000", "mg/dL", None),
+        (">15000", "mg/dL", None),  # proves only > 15000: not above the bound by the number
+        (">20000", "mg/dL", "implausible_value"),
+    ],
+)
+def test_a_value_above_the_plausible_bound_is_quarantined(screen, value, unit, reason):
+    result = screen(
+        labs=f"""
+        patient | date       | test | value    | unit    | specimen
+        good    | 2020-01-10 | IgM  | 25       | mg/dL   | s1
+        good    | 2020-01-10 | IgG  | 1000     | mg/dL   | s1
+        good    | 2020-01-10 | IgA  | 200      | mg/dL   | s1
+        good    | 2020-03-10 | IgG  | {value}  | {unit}  | s2
+    """
+    )
+    expected = [(4, reason)] if reason else []
+    assert quarantined(result, "labs") == expected
+    assert result.status == {"good": "single_low"}
+
+
+def test_the_plausible_bound_is_a_rules_setting(screen, site_rules):
+    rules = site_rules(
+        "criteria.toml",
+        lambda t: t.replace("implausible_above_mg_dl = 15000", "implausible_above_mg_dl = 900"),
+    )
+    result = screen(labs=PANEL, rules_dir=rules)
+    # IgG 1000 mg/dL is now above the bound: quarantined, so the panel is not isolated.
+    assert quarantined(result, "labs") == [(2, "implausible_value")]
+    assert result.status == {"good": "not_isolated"}

@@ -4,6 +4,8 @@ row's unit."""
 
 import pytest
 
+from pipeline.errors import ExtractRefused
+
 
 @pytest.mark.parametrize(
     ("igm", "igg", "iga", "unit"),
@@ -188,4 +190,44 @@ def test_lab_limits_in_iu_per_ml_are_converted_with_the_igm_factor(screen):
         p1      | 2020-01-10 | IgA  | 200   | mg/dL |         |
     """
     )
+    assert result.status == {"p1": "igm_not_low"}
+
+
+# --- the share of unknown units (criteria.toml [validation]; issue 3) ---------------------------
+# A unit unknown for the analyte quarantines the row (SPEC §3). When more than 5% of an analyte's
+# rows carry one, once it has at least 20 rows, the whole extract is refused: the lab changed a
+# unit or a column shifted, and screening the rest would be misleading.
+
+
+def igm_rows(n_known: int, n_unknown: int) -> str:
+    rows = [
+        f"p1 | 2020-{1 + i // 28:02d}-{1 + i % 28:02d} | IgM | 100 | mg/dL" for i in range(n_known)
+    ]
+    rows += [f"p1 | 2021-01-{1 + i:02d} | IgM | 100 | mmol/L" for i in range(n_unknown)]
+    return "patient | date | test | value | unit\n" + "\n".join(rows)
+
+
+def test_one_unknown_unit_in_twenty_igm_rows_is_only_quarantined(screen):
+    result = screen(labs=igm_rows(19, 1))  # 5%: at the limit
+    result.assert_quarantined(table="labs", patient="p1", reason="unknown_unit")
+    assert result.status == {"p1": "igm_not_low"}
+
+
+def test_two_unknown_units_in_twenty_igm_rows_refuse_the_extract(screen):
+    with pytest.raises(ExtractRefused, match=r"unit.*2 of 20 IgM rows \(10%\)"):
+        screen(labs=igm_rows(18, 2))
+
+
+def test_below_twenty_rows_unknown_units_are_only_quarantined(screen):
+    result = screen(labs=igm_rows(1, 18))  # 19 rows: too few to judge a share
+    result.assert_quarantined(table="labs", patient="p1", reason="unknown_unit")
+    assert result.status == {"p1": "igm_not_low"}
+
+
+def test_the_unknown_unit_share_is_a_rules_setting(screen, site_rules):
+    rules = site_rules(
+        "criteria.toml",
+        lambda t: t.replace("max_unknown_unit_share = 0.05", "max_unknown_unit_share = 0.1"),
+    )
+    result = screen(labs=igm_rows(18, 2), rules_dir=rules)
     assert result.status == {"p1": "igm_not_low"}
