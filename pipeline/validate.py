@@ -16,10 +16,15 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import ExtractRefused, ValidationFailed
-from pipeline.result import CHECK_SCHEMA, ScreenResult
-from pipeline.rules import Rules
-
-STAGES = ("extract", "ig_results", "cohort")
+from pipeline.reasons import REASONS
+from pipeline.result import (
+    CHECK_SCHEMA,
+    IG_RESULTS_SCHEMA,
+    SCREENING_SCHEMA,
+    STATUSES,
+    ScreenResult,
+)
+from pipeline.rules import Rules, load_rules
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,13 @@ class ValidationReport:
     checks: list[Check] = field(default_factory=list)
     docs_path: str | None = None
 
+    def failures(self) -> list[Check]:
+        """The failed table-level checks (a failed row-level check only quarantined rows)."""
+        return [c for c in self.checks if not c.success and c.level == "table"]
+
     @property
     def success(self) -> bool:
-        return all(c.success or c.level == "row" for c in self.checks)
-
-    def failures(self) -> list[Check]:
-        return [c for c in self.checks if not c.success and c.level == "table"]
+        return not self.failures()
 
     def raise_if_failed(self, *, refusal: bool = False) -> None:
         """Raise on the first failed table-level check: ExtractRefused for the checks of the
@@ -82,10 +88,6 @@ def docs_dir_for(db_path: Path | str) -> Path:
     return path.parent / f"{path.stem}-validation"
 
 
-def empty_checks() -> pl.DataFrame:
-    return pl.DataFrame(schema=CHECK_SCHEMA)
-
-
 def checks_frame(checks: list[Check]) -> pl.DataFrame:
     return pl.DataFrame([asdict(c) for c in checks], schema=CHECK_SCHEMA)
 
@@ -113,8 +115,6 @@ def passed_table_checks() -> list[Check]:
 def row_checks(quarantine: pl.DataFrame, row_counts: pl.DataFrame) -> list[Check]:
     """The row-level checks, one per table and reason code, with the rows each quarantined;
     and the accounting check: rows read = used + quarantined + ignored, per table."""
-    from pipeline.reasons import REASONS
-
     counts = {
         (t, r): n for t, r, n in quarantine.group_by("table_name", "reason").len().iter_rows()
     }
@@ -186,12 +186,10 @@ def validate_cohort(
 ) -> ValidationReport:
     """The checks of the stages so far (`result.validation`) plus the output checks of the
     cohort about to be published: polars consistency checks and the GX suites."""
-    from pipeline.checks import cohort_checks
-    from pipeline.result import IG_RESULTS_SCHEMA, SCREENING_SCHEMA, STATUSES
+    from pipeline.checks import cohort_checks  # checks.py builds on this module's Check
 
     checks = [*checks_of(result.validation), *cohort_checks(result)]
     if suites:
-        from pipeline.rules import load_rules
         from pipeline.suites import docs_index, run_suite
 
         rules = rules or load_rules()
