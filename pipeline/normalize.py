@@ -20,6 +20,7 @@ from pipeline.errors import ExtractRefused
 from pipeline.mapping import SiteMapping
 from pipeline.parse import (
     blank_to_null,
+    lookup,
     parse_censor,
     parse_date,
     parse_int,
@@ -180,24 +181,31 @@ def patient_state_join(frame: pl.LazyFrame | pl.DataFrame, state: pl.DataFrame) 
 # --- labs -----------------------------------------------------------------------------------
 
 
+def is_loinc_system(test_system: pl.Expr, rules: Rules) -> pl.Expr:
+    """True when a row's code system is LOINC (a blank system counts as LOINC)."""
+    system = pl.coalesce(
+        blank_to_null(test_system).str.to_uppercase(), pl.lit(rules.code_systems["loinc"][0])
+    )
+    return system.is_in(list(rules.code_systems["loinc"]))
+
+
 def classify_labs(frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None) -> pl.LazyFrame:
     """Add `_analyte` and `_class` ('relevant' or why the row is ignored) to every lab row."""
     system = pl.coalesce(
         blank_to_null(pl.col("test_system")).str.to_uppercase(),
         pl.lit(rules.code_systems["loinc"][0]),
     )
-    is_loinc = system.is_in(list(rules.code_systems["loinc"]))
     code = blank_to_null(pl.col("test_code"))
     by_loinc = rules.analyte_by_loinc
-    frame = frame.with_columns(_system=system, _is_loinc=is_loinc, _code=code)
+    frame = frame.with_columns(
+        _system=system, _is_loinc=is_loinc_system(pl.col("test_system"), rules), _code=code
+    )
     if mapping is not None:
         frame = frame.join(mapping.codes.lazy(), on=["_system", "_code"], how="left")
         loinc = pl.when(pl.col("_is_loinc")).then(pl.col("_code")).otherwise(pl.col("_loinc"))
     else:
         loinc = pl.when(pl.col("_is_loinc")).then(pl.col("_code"))
-    frame = frame.with_columns(
-        _analyte=loinc.replace_strict(by_loinc, default=None, return_dtype=pl.String)
-    )
+    frame = frame.with_columns(_analyte=lookup(loinc, by_loinc))
     return frame.with_columns(
         _class=pl.when(pl.col("_code").is_null())
         .then(pl.lit("relevant"))  # quarantined later as missing_test_code
@@ -209,23 +217,56 @@ def classify_labs(frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
     )
 
 
+# Rows per batch of the streaming pass over the labs: small enough that the batches in flight
+# stay well under the memory of the Ig rows, large enough that the Python loop costs nothing.
+LAB_BATCH_ROWS = 250_000
+
+
 def scan_labs(
     frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One pass over the labs: the relevant rows, and counts of rows per class.
+    """One streaming pass over the labs: the relevant rows, and counts of rows per class.
 
-    Exact duplicates among the ignored rows are counted without keeping those rows: rows minus
-    distinct 64-bit hashes of the trimmed row (relevant rows are compared exactly later).
+    The scan keeps only *candidate* rows: a blank code, an immunoglobulin LOINC code or a code
+    of the site mapping (with any code system; `classify_labs` then decides exactly on those few
+    rows). Every other row is counted without being kept: its class depends on its code system
+    alone (LOINC: `not_an_analyte`, else `unmapped_local_code`), and its exact duplicates are
+    counted as rows minus distinct 64-bit hashes of the trimmed row, per class (relevant rows are
+    compared exactly later). Memory follows the candidate rows plus 8 bytes per other row.
     """
     columns = data_columns(frame)
-    classified = classify_labs(frame, rules, mapping)
-    relevant = classified.filter(pl.col("_class") == "relevant")
+    code = blank_to_null(pl.col("test_code"))
+    codes = list(rules.loinc.values())
+    if mapping is not None:
+        codes += mapping.codes["_code"].drop_nulls().unique().to_list()
     row_hash = pl.struct([pl.col(c).str.strip_chars() for c in columns]).hash()
-    counts = classified.group_by("_class").agg(
-        pl.len().alias("rows"), row_hash.n_unique().alias("distinct")
+    scanned = frame.with_columns(_candidate=code.is_null() | code.is_in(codes), _hash=row_hash)
+    kept: list[pl.DataFrame] = []
+    others: dict[str | None, list[pl.Series]] = {}  # raw test_system -> hashes of its rows
+    for batch in scanned.collect_batches(chunk_size=LAB_BATCH_ROWS):
+        candidate = batch["_candidate"]
+        kept.append(batch.filter(candidate).drop("_candidate"))
+        for (system,), group in batch.filter(~candidate).group_by("test_system"):
+            others.setdefault(system, []).append(group["_hash"])
+    candidates = pl.concat(kept) if kept else scanned.drop("_candidate").head(0).collect()
+    classified = classify_labs(candidates.lazy(), rules, mapping).collect()
+    relevant = classified.filter(pl.col("_class") == "relevant").drop("_hash")
+    hashes: dict[str, list[pl.Series]] = {}
+    for (cls,), group in classified.filter(pl.col("_class") != "relevant").group_by("_class"):
+        hashes.setdefault(str(cls), []).append(group["_hash"])
+    systems = pl.DataFrame({"test_system": list(others)}, schema={"test_system": pl.String})
+    is_loinc = systems.select(is_loinc_system(pl.col("test_system"), rules)).to_series()
+    for system, loinc in zip(systems["test_system"], is_loinc, strict=True):
+        cls = "not_an_analyte" if loinc else "unmapped_local_code"
+        hashes.setdefault(cls, []).extend(others[system])
+    counts = [("relevant", relevant.height, relevant.height)]
+    for cls, series in sorted(hashes.items()):
+        joined = pl.concat(series)
+        counts.append((cls, joined.len(), joined.n_unique()))
+    class_counts = pl.DataFrame(
+        counts, schema={"_class": pl.String, "rows": pl.UInt32, "distinct": pl.UInt32}, orient="row"
     )
-    rows, class_counts = pl.collect_all([relevant, counts])
-    return rows, class_counts
+    return relevant, class_counts
 
 
 def validate_labs(

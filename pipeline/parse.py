@@ -7,11 +7,28 @@ data and none echoes a value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import polars as pl
 
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 _NUMBER = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
 _VALUE = rf"^(<=|>=|<|>)?\s*({_NUMBER})$"
+
+
+def lookup(expr: pl.Expr, table: Mapping[str, str], default: str | None = None) -> pl.Expr:
+    """Map a few exact string values to others (`default` for the rest).
+
+    A chain of comparisons rather than `replace_strict`, which the streaming engine cannot run:
+    on the labs it made polars load the whole table into memory.
+    """
+    chain: Any = pl
+    for key, value in table.items():
+        chain = chain.when(expr == key).then(pl.lit(value, pl.String))
+    if chain is pl:
+        return pl.lit(default, pl.String)
+    return chain.otherwise(pl.lit(default, pl.String))
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
