@@ -6,8 +6,9 @@ stay the single source. We validate pandas frames made from Arrow (GX's SQL sour
 with DuckDB) with result format BOOLEAN_ONLY: GX keeps no failing value, so its results, the
 Data Docs and our logs never show patient data.
 
-Importing great_expectations takes several seconds: `preload()` starts that import in a
-background thread at the beginning of a run, so it overlaps with reading the extract.
+Importing great_expectations takes seconds even when made cheap (`pipeline.gx_import`):
+`preload()` starts that import in a background thread at the beginning of a run, so it overlaps
+with reading the extract.
 
 With a `docs_dir`, a file-backed GX project lives there (next to the published database): each
 run's validation results are kept and the Data Docs HTML site is rebuilt
@@ -26,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.gx_import import import_great_expectations
 from pipeline.validate import Check
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def preload() -> None:
 
 
 def _import_gx() -> None:
-    import great_expectations  # noqa: F401
+    import_great_expectations()
 
 
 def suites_dir() -> Path:
@@ -84,7 +86,7 @@ def run_suite(
     preload()
     assert _import_thread is not None
     _import_thread.join()
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
