@@ -31,7 +31,7 @@ from pipeline.result import (
 )
 from pipeline.rules import Rules, load_rules
 from pipeline.sources import read_extract
-from pipeline.sources.files import count_rows
+from pipeline.sources.files import Extract, count_rows
 from pipeline.suites import preload as preload_suites
 
 TABLES = ("labs", "patients", "medications", "diagnoses")
@@ -124,7 +124,7 @@ def normalise_extract(
     with timer.step("read extract"):
         extract = read_extract(extract_dir, source_format)
         site_mapping = load_mapping(mapping or extract.default_mapping, rules)
-    with naming_unreadable_file(extract.inputs):
+    with naming_unreadable_file(extract):
         outcomes, state, relevant = _validate_tables(extract.tables, rules, site_mapping, timer)
     labs, meds, diags = outcomes["labs"], outcomes["medications"], outcomes["diagnoses"]
     assert labs is not None
@@ -196,13 +196,13 @@ def _validate_tables(
 
 
 @contextmanager
-def naming_unreadable_file(inputs: list[InputFile]) -> Iterator[None]:
+def naming_unreadable_file(extract: Extract) -> Iterator[None]:
     """Turn a read failure in the middle of a file (cut short, corrupt) into a refusal that
     names the file: the headers were fine, so read each file again to find the culprit."""
     try:
         yield
     except (pl.exceptions.PolarsError, OSError) as exc:
-        for item in inputs:
+        for item in extract.inputs:
             count_rows(Path(item.path))  # raises ExtractRefused naming the file
         raise ExtractRefused(
             f"an input file could not be read ({type(exc).__name__})", file="extract"

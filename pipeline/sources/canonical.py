@@ -53,4 +53,4 @@ def read_canonical(directory: Path) -> Extract:
         else None
         for name, spec in TABLES.items()
     }
-    return Extract(tables=tables, inputs=input_files(paths), directory=directory)
+    return Extract(tables=tables, hashing=input_files(paths), directory=directory)

@@ -87,7 +87,7 @@ def read_mimic_iv(directory: Path) -> Extract:
     }
     return Extract(
         tables=tables,
-        inputs=input_files({name: p for name, p in paths.items() if p}),
+        hashing=input_files({name: p for name, p in paths.items() if p}),
         directory=directory,
         default_mapping=DEFAULT_MAPPING,
     )

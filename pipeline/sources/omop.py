@@ -151,7 +151,7 @@ def read_omop(directory: Path) -> Extract:
     read = {name: p for name, p in paths.items() if p} | (
         {"concept": concept_paths} if concept_paths else {}
     )
-    return Extract(tables=tables, inputs=input_files(read), directory=directory)
+    return Extract(tables=tables, hashing=input_files(read), directory=directory)
 
 
 def integer_text(column: str) -> pl.Expr:
