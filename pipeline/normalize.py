@@ -242,30 +242,40 @@ def scan_labs(
     row_hash = pl.struct([pl.col(c).str.strip_chars() for c in columns]).hash()
     scanned = frame.with_columns(_candidate=code.is_null() | code.is_in(codes), _hash=row_hash)
     kept: list[pl.DataFrame] = []
-    others: dict[str | None, list[pl.Series]] = {}  # raw test_system -> hashes of its rows
+    others: list[pl.DataFrame] = []  # test_system and _hash of every other row
     for batch in scanned.collect_batches(chunk_size=LAB_BATCH_ROWS):
         candidate = batch["_candidate"]
         kept.append(batch.filter(candidate).drop("_candidate"))
-        for (system,), group in batch.filter(~candidate).group_by("test_system"):
-            others.setdefault(system, []).append(group["_hash"])
+        others.append(batch.select("test_system", "_hash").filter(~candidate))
     candidates = pl.concat(kept) if kept else scanned.drop("_candidate").head(0).collect()
     classified = classify_labs(candidates.lazy(), rules, mapping).collect()
     relevant = classified.filter(pl.col("_class") == "relevant").drop("_hash")
-    hashes: dict[str, list[pl.Series]] = {}
-    for (cls,), group in classified.filter(pl.col("_class") != "relevant").group_by("_class"):
-        hashes.setdefault(str(cls), []).append(group["_hash"])
-    systems = pl.DataFrame({"test_system": list(others)}, schema={"test_system": pl.String})
-    is_loinc = systems.select(is_loinc_system(pl.col("test_system"), rules)).to_series()
-    for system, loinc in zip(systems["test_system"], is_loinc, strict=True):
-        cls = "not_an_analyte" if loinc else "unmapped_local_code"
-        hashes.setdefault(cls, []).extend(others[system])
-    counts = [("relevant", relevant.height, relevant.height)]
-    for cls, series in sorted(hashes.items()):
-        joined = pl.concat(series)
-        counts.append((cls, joined.len(), joined.n_unique()))
-    class_counts = pl.DataFrame(
-        counts, schema={"_class": pl.String, "rows": pl.UInt32, "distinct": pl.UInt32}, orient="row"
+    other = pl.concat(others) if others else pl.DataFrame(schema={"test_system": pl.String})
+    systems = other.select(pl.col("test_system").unique())
+    system_class = systems.with_columns(
+        _class=pl.when(is_loinc_system(pl.col("test_system"), rules))
+        .then(pl.lit("not_an_analyte"))
+        .otherwise(pl.lit("unmapped_local_code"))
     )
+    ignored = pl.concat(
+        [
+            classified.filter(pl.col("_class") != "relevant").select("_class", "_hash"),
+            other.join(system_class, on="test_system", how="left", nulls_equal=True).select(
+                "_class", "_hash"
+            ),
+        ]
+    )
+    class_counts = pl.concat(
+        [
+            pl.DataFrame(
+                {"_class": ["relevant"], "rows": [relevant.height], "distinct": [relevant.height]}
+            ),
+            ignored.group_by("_class").agg(
+                pl.len().alias("rows"), pl.col("_hash").n_unique().alias("distinct")
+            ),
+        ],
+        how="vertical_relaxed",
+    ).sort("_class")
     return relevant, class_counts
 
 
