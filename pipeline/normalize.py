@@ -240,42 +240,31 @@ def scan_labs(
     if mapping is not None:
         codes += mapping.codes["_code"].drop_nulls().unique().to_list()
     row_hash = pl.struct([pl.col(c).str.strip_chars() for c in columns]).hash()
-    scanned = frame.with_columns(_candidate=code.is_null() | code.is_in(codes), _hash=row_hash)
+    scanned = frame.with_columns(
+        _candidate=code.is_null() | code.is_in(codes),
+        _loinc=is_loinc_system(pl.col("test_system"), rules),
+        _hash=row_hash,
+    )
     kept: list[pl.DataFrame] = []
-    others: list[pl.DataFrame] = []  # test_system and _hash of every other row
+    other_hashes: dict[str, list[pl.Series]] = {"not_an_analyte": [], "unmapped_local_code": []}
     for batch in scanned.collect_batches(chunk_size=LAB_BATCH_ROWS):
-        candidate = batch["_candidate"]
-        kept.append(batch.filter(candidate).drop("_candidate"))
-        others.append(batch.select("test_system", "_hash").filter(~candidate))
-    candidates = pl.concat(kept) if kept else scanned.drop("_candidate").head(0).collect()
-    classified = classify_labs(candidates.lazy(), rules, mapping).collect()
+        candidate, loinc = batch["_candidate"], batch["_loinc"]
+        kept.append(batch.filter(candidate).drop("_candidate", "_loinc"))
+        other_hashes["not_an_analyte"].append(batch["_hash"].filter(~candidate & loinc))
+        other_hashes["unmapped_local_code"].append(batch["_hash"].filter(~candidate & ~loinc))
+    empty = scanned.drop("_candidate", "_loinc").head(0).collect()
+    classified = classify_labs(pl.concat([empty, *kept]).lazy(), rules, mapping).collect()
     relevant = classified.filter(pl.col("_class") == "relevant").drop("_hash")
-    other = pl.concat(others) if others else pl.DataFrame(schema={"test_system": pl.String})
-    systems = other.select(pl.col("test_system").unique())
-    system_class = systems.with_columns(
-        _class=pl.when(is_loinc_system(pl.col("test_system"), rules))
-        .then(pl.lit("not_an_analyte"))
-        .otherwise(pl.lit("unmapped_local_code"))
+    for (cls,), group in classified.filter(pl.col("_class") != "relevant").group_by("_class"):
+        other_hashes[str(cls)].append(group["_hash"])
+    counts = [("relevant", relevant.height, relevant.height)]
+    for cls, series in sorted(other_hashes.items()):
+        hashes = pl.concat([pl.Series("_hash", [], pl.UInt64), *series])
+        if hashes.len():
+            counts.append((cls, hashes.len(), hashes.n_unique()))
+    class_counts = pl.DataFrame(
+        counts, schema={"_class": pl.String, "rows": pl.Int64, "distinct": pl.Int64}, orient="row"
     )
-    ignored = pl.concat(
-        [
-            classified.filter(pl.col("_class") != "relevant").select("_class", "_hash"),
-            other.join(system_class, on="test_system", how="left", nulls_equal=True).select(
-                "_class", "_hash"
-            ),
-        ]
-    )
-    class_counts = pl.concat(
-        [
-            pl.DataFrame(
-                {"_class": ["relevant"], "rows": [relevant.height], "distinct": [relevant.height]}
-            ),
-            ignored.group_by("_class").agg(
-                pl.len().alias("rows"), pl.col("_hash").n_unique().alias("distinct")
-            ),
-        ],
-        how="vertical_relaxed",
-    ).sort("_class")
     return relevant, class_counts
 
 
