@@ -35,7 +35,7 @@ import polars as pl
 
 from pipeline.errors import ExtractRefused
 from pipeline.loinc import is_loinc
-from pipeline.parse import parse_date
+from pipeline.parse import lookup, parse_date
 from pipeline.sources.files import Extract, TableSpec, input_files, read_table
 from pipeline.sources.omop_vocabulary import (
     ConceptData,
@@ -212,9 +212,7 @@ def value(data: ConceptData) -> pl.Expr:
     """`value_as_number` with its operator (`<5`); else a censored source text; else either."""
     number = text("value_as_number")
     source = text("value_source_value")
-    operator = concept_key(pl.col("operator_concept_id")).replace_strict(
-        data.operators, default=None, return_dtype=pl.String
-    )
+    operator = lookup(concept_key(pl.col("operator_concept_id")), data.operators)
     censored = operator.is_in(["<", "<=", ">", ">="]) & number.is_not_null()
     return (
         pl.when(censored)
@@ -233,9 +231,7 @@ def patients(frame: pl.LazyFrame, data: ConceptData) -> pl.LazyFrame:
         pl.lit("-"),
         integer_text("day_of_birth").str.zfill(2),
     )
-    gender = concept_key(pl.col("gender_concept_id")).replace_strict(
-        data.genders, default=None, return_dtype=pl.String
-    )
+    gender = lookup(concept_key(pl.col("gender_concept_id")), data.genders)
     return to_canonical(
         frame,
         "patients",
@@ -301,9 +297,7 @@ def diagnoses(
     shape = source.str.to_uppercase()
 
     def icd(prefix: str) -> pl.Expr:
-        return pl.col(f"{prefix}_vocabulary").replace_strict(
-            data.icd_vocabularies, default=None, return_dtype=pl.String
-        )
+        return lookup(pl.col(f"{prefix}_vocabulary"), data.icd_vocabularies)
 
     choices = [
         (icd("_cs").is_not_null(), icd("_cs"), pl.col("_cs_code")),

@@ -1,0 +1,86 @@
+"""The one streaming pass over the labs (normalize.scan_labs): what it keeps and what it counts.
+
+Batches are made tiny here so that rows of one class and duplicates of one row fall into
+different batches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import normalize
+from pipeline.mapping import load_mapping
+from pipeline.parse import lookup
+from pipeline.rules import load_rules
+from pipeline.sources.canonical import TABLES
+from pipeline.sources.files import read_table
+
+HEADER = "patient_id,collected_date,test_code,test_system,test_name,value,unit"
+ROWS = [
+    "P1,2024-01-02,2472-9,LOINC,IgM,20,mg/dL",  # relevant
+    "P1,2024-01-02,2465-3,ln,IgG,900,mg/dL",  # relevant: LOINC spelled ln
+    "P1,2024-01-02,,LOINC,IgA,100,mg/dL",  # relevant: blank code, quarantined later
+    "P1,2024-01-02,2160-0,LOINC,Creatinine,0.9,mg/dL",  # other LOINC test
+    "P1,2024-01-02, 2160-0 ,LOINC,Creatinine,0.9,mg/dL",  # same row after trimming
+    "P1,2024-01-02,2160-0,,Creatinine,0.9,mg/dL",  # blank system counts as LOINC: not a dup
+    "P2,2024-01-03,2472-9,LOCAL,IgM,20,mg/dL",  # an Ig LOINC code under a local system
+    "P2,2024-01-03,NA,local,Sodium,140,mmol/L",  # local code, unmapped
+    "P2,2024-01-03,NA, local ,Sodium,140,mmol/L",  # same row after trimming
+]
+
+
+@pytest.fixture
+def labs(tmp_path: Path) -> pl.LazyFrame:
+    path = tmp_path / "labs.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n")
+    return read_table("labs", [path], TABLES["labs"])
+
+
+@pytest.fixture(autouse=True)
+def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(normalize, "LAB_BATCH_ROWS", 2)
+
+
+def counts(class_counts: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    return {c: (r, d) for c, r, d in class_counts.iter_rows()}
+
+
+def test_relevant_rows_are_kept_and_the_rest_counted_by_class_with_duplicates(labs):
+    rows, class_counts = normalize.scan_labs(labs, load_rules(None), None)
+    assert sorted(rows["_row"].to_list()) == [1, 2, 3]
+    assert counts(class_counts) == {
+        "relevant": (3, 3),
+        "not_an_analyte": (3, 2),
+        "unmapped_local_code": (3, 2),
+    }
+
+
+def test_a_mapped_local_code_becomes_relevant_or_another_test(labs, tmp_path):
+    mapping_file = tmp_path / "mapping.csv"
+    mapping_file.write_text(
+        "test_system,test_code,loinc\nLOCAL,2472-9,2472-9\nLOCAL,NA,2951-2\n", encoding="utf-8"
+    )
+    rules = load_rules(None)
+    rows, class_counts = normalize.scan_labs(labs, rules, load_mapping(mapping_file, rules))
+    assert sorted(rows["_row"].to_list()) == [1, 2, 3, 7]
+    assert counts(class_counts) == {"relevant": (4, 4), "not_an_analyte": (5, 3)}
+
+
+def test_every_row_is_counted_once(labs):
+    _, class_counts = normalize.scan_labs(labs, load_rules(None), None)
+    assert class_counts["rows"].sum() == len(ROWS)
+
+
+def test_lookup_maps_exact_values_and_defaults_the_rest():
+    frame = pl.DataFrame({"x": ["a", "b", "c", None]})
+    out = frame.select(
+        lookup(pl.col("x"), {"a": "A", "b": "B"}).alias("plain"),
+        lookup(pl.col("x"), {"a": "A"}, default="?").alias("with_default"),
+        lookup(pl.col("x"), {}).alias("empty"),
+    )
+    assert out["plain"].to_list() == ["A", "B", None, None]
+    assert out["with_default"].to_list() == ["A", "?", "?", "?"]
+    assert out["empty"].to_list() == [None, None, None, None]
