@@ -181,24 +181,25 @@ def patient_state_join(frame: pl.LazyFrame | pl.DataFrame, state: pl.DataFrame) 
 # --- labs -----------------------------------------------------------------------------------
 
 
-def is_loinc_system(test_system: pl.Expr, rules: Rules) -> pl.Expr:
-    """True when a row's code system is LOINC (a blank system counts as LOINC)."""
-    system = pl.coalesce(
+def code_system(test_system: pl.Expr, rules: Rules) -> pl.Expr:
+    """A lab row's code system, trimmed and upper-cased; a blank system counts as LOINC."""
+    return pl.coalesce(
         blank_to_null(test_system).str.to_uppercase(), pl.lit(rules.code_systems["loinc"][0])
     )
-    return system.is_in(list(rules.code_systems["loinc"]))
+
+
+def is_loinc_system(test_system: pl.Expr, rules: Rules) -> pl.Expr:
+    """True when a row's code system is a LOINC spelling (or blank)."""
+    return code_system(test_system, rules).is_in(list(rules.code_systems["loinc"]))
 
 
 def classify_labs(frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None) -> pl.LazyFrame:
     """Add `_analyte` and `_class` ('relevant' or why the row is ignored) to every lab row."""
-    system = pl.coalesce(
-        blank_to_null(pl.col("test_system")).str.to_uppercase(),
-        pl.lit(rules.code_systems["loinc"][0]),
-    )
+    system = code_system(pl.col("test_system"), rules)
     code = blank_to_null(pl.col("test_code"))
     by_loinc = rules.analyte_by_loinc
     frame = frame.with_columns(
-        _system=system, _is_loinc=is_loinc_system(pl.col("test_system"), rules), _code=code
+        _system=system, _is_loinc=system.is_in(list(rules.code_systems["loinc"])), _code=code
     )
     if mapping is not None:
         frame = frame.join(mapping.codes.lazy(), on=["_system", "_code"], how="left")
