@@ -257,18 +257,13 @@ def floor_command(directory: Path, codes: Sequence[str]) -> list[str]:
     return [sys.executable, str(FLOOR_SCRIPT), ",".join(codes), *files]
 
 
-def measure_run(directory: Path, db_root: Path, keep_db: bool, notes: list[str]) -> Measurement:
-    """`sigmd run` into a fresh database folder; one retry if it fails (noted)."""
+def measure_run(directory: Path, db_root: Path, keep_db: bool) -> Measurement:
+    """`sigmd run` into a fresh database folder."""
     db_dir = Path(tempfile.mkdtemp(prefix=f"{directory.name}-", dir=db_root))
     command = [venv_script("sigmd"), "run", "--extract", str(directory)]
     command += ["--db", str(db_dir / "x.duckdb")]
     try:
-        try:
-            return measure(command, db_dir / "run.log")
-        except ChildFailed as failed:
-            notes.append(f"{directory.name}: sigmd run failed once and was retried: {failed}")
-            log(notes[-1])
-            return measure(command, db_dir / "run.log")
+        return measure(command, db_dir / "run.log")
     finally:
         if keep_db:
             log(f"  kept {db_dir}")
@@ -284,19 +279,18 @@ def median(values: Sequence[Measurement]) -> Measurement:
 
 def benchmark(
     prepared: Prepared, codes: Sequence[str], repeat: int, db_root: Path, keep_db: bool
-) -> tuple[Measurement, Measurement, list[str]]:
-    """Floor and run alternately, `repeat` times each; their medians and any notes."""
+) -> tuple[Measurement, Measurement]:
+    """Floor and run alternately, `repeat` times each; their medians."""
     floors: list[Measurement] = []
     runs: list[Measurement] = []
-    notes: list[str] = []
     for i in range(repeat):
         floors.append(measure(floor_command(prepared.directory, codes), db_root / "floor.log"))
-        runs.append(measure_run(prepared.directory, db_root, keep_db, notes))
+        runs.append(measure_run(prepared.directory, db_root, keep_db))
         log(
             f"  {i + 1}/{repeat}: floor {floors[-1].seconds:.2f} s {floors[-1].peak_mib:.0f} MiB,"
             f" run {runs[-1].seconds:.2f} s {runs[-1].peak_mib:.0f} MiB"
         )
-    return median(floors), median(runs), notes
+    return median(floors), median(runs)
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -340,12 +334,10 @@ def table(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
-def report(rows: Sequence[Row], repeat: int, notes: Sequence[str]) -> str:
+def report(rows: Sequence[Row], repeat: int) -> str:
     what = "one run each" if repeat == 1 else f"median of {repeat} alternating runs"
     lines = [f"- {line}" for line in machine()]
     lines += ["", f"Whole processes, {what}.", "", *table(rows)]
-    if notes:
-        lines += ["", *(f"Note: {n}" for n in notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -411,14 +403,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     db_root = work / "db"
     db_root.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
-    notes: list[str] = []
     for size in args.sizes:
         for fmt in args.formats:
             prepared = prepare_extract(work, size, fmt, args.part_rows, args.seed)
-            floor, run, run_notes = benchmark(prepared, codes, args.repeat, db_root, args.keep_db)
+            floor, run = benchmark(prepared, codes, args.repeat, db_root, args.keep_db)
             rows.append(Row(size_label(size), fmt, prepared.lab_rows, floor, run))
-            notes += run_notes
-    text = report(rows, args.repeat, notes)
+    text = report(rows, args.repeat)
     print(text, end="")
     if args.out:
         args.out.write_text(text)
