@@ -170,16 +170,20 @@ def count_rows(path: Path) -> int:
         ) from None
 
 
-# One background thread hashes the input files while polars reads them: SHA-256 runs at about
-# 1.4 GB/s here and releases the GIL, so the hash of a 20M-row extract costs no wall time of its
-# own. The files are read twice from disk (the second time usually from the page cache).
-_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
-
-
 def input_files(table_paths: Mapping[str, Sequence[Path]]) -> Future[list[InputFile]]:
-    """Start hashing the input files in the background; the future gives their `InputFile`s."""
+    """Start hashing the input files in the background; the future gives their `InputFile`s.
+
+    One thread per extract hashes its files while polars reads them: SHA-256 runs at about
+    1.4 GB/s here and releases the GIL, so it takes no wall time of its own. The files are read
+    twice from disk (the second time usually from the page cache). The thread is not kept in a
+    module-level pool, so a process forked later (an Airflow worker) never inherits a dead one.
+    """
     paths = [(table, p) for table, ps in table_paths.items() for p in ps]
-    return _HASHING.submit(_hashed, paths)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+    try:
+        return executor.submit(_hashed, paths)
+    finally:
+        executor.shutdown(wait=False)  # the thread ends when the hashing is done
 
 
 def _hashed(paths: Sequence[tuple[str, Path]]) -> list[InputFile]:
