@@ -33,7 +33,7 @@ COPY sql ./sql
 COPY expectations ./expectations
 COPY dags ./dags
 RUN uv sync --frozen --no-dev --group airflow \
-    && python -c "import pipeline.stages, airflow.providers.celery, airflow.providers.postgres"
+    && python -c "import pipeline.run.stages, airflow.providers.celery, airflow.providers.postgres"
 
 USER ${AIRFLOW_UID}
 ENTRYPOINT ["airflow"]

@@ -176,7 +176,7 @@ def combine_part(part_dir: Path, index: int, out: Path, file_format: str) -> Non
 
 def lab_files(directory: Path) -> list[Path]:
     """The labs files of an extract, found as `sigmd run` finds them."""
-    from pipeline.sources.files import discover
+    from pipeline.read.sources.files import discover
 
     return discover(directory, ("labs",))["labs"]
 

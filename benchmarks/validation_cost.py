@@ -23,8 +23,8 @@ from pathlib import Path
 
 WITHOUT_SUITES = """
 import sys
-from pipeline.engine import screen_extract
-from pipeline.publish import publish
+from pipeline.run.engine import screen_extract
+from pipeline.publish.publish import publish
 result = screen_extract(sys.argv[1], suites=False)
 publish(result, sys.argv[2])
 """

@@ -1,8 +1,8 @@
 """The `sigmd_screening` DAG: screen one lab extract and publish the cohort database.
 
-It does the work of `sigmd run`, split into the stages of `pipeline.stages` so that each can be
+It does the work of `sigmd run`, split into the stages of `pipeline.run.stages` so that each can be
 retried alone and run on any worker. Tasks are thin: every heavy import (polars, DuckDB, Great
-Expectations, the engine) happens inside `pipeline.stages` when a task runs, never when the
+Expectations, the engine) happens inside `pipeline.run.stages` when a task runs, never when the
 scheduler parses this file. Between tasks only small values travel as XComs (paths, counts);
 the data itself goes through Parquet files in a work folder scoped to the DAG run.
 
@@ -201,9 +201,9 @@ def sigmd_screening() -> None:
     @task
     def discover() -> list[dict[str, Any]]:
         """The extract's files, after the checks on tables and headers; refuses early."""
-        from pipeline import stages
         from pipeline.cli import check_db_name
         from pipeline.errors import PublishError
+        from pipeline.run import stages
 
         params = _params()
         with error_policy(also=(PublishError,)):  # a refused file name: no retry can fix it
@@ -216,7 +216,7 @@ def sigmd_screening() -> None:
     @task(map_index_template="{{ input_file_name }}")
     def check_file(input_file: dict[str, Any]) -> dict[str, Any]:
         """Read one file to its end (mapped over the files of a split extract)."""
-        from pipeline import stages
+        from pipeline.run import stages
 
         context: Any = get_current_context()
         context["input_file_name"] = Path(input_file["path"]).name  # names the mapped instance
@@ -228,7 +228,7 @@ def sigmd_screening() -> None:
     @task
     def normalise(checked: list[dict[str, Any]]) -> dict[str, Any]:
         """Read and validate the extract into the run's work folder."""
-        from pipeline import stages
+        from pipeline.run import stages
 
         params = _params()
         work_dir = _context_work_dir()
@@ -252,7 +252,7 @@ def sigmd_screening() -> None:
     @task
     def screen(normalised: dict[str, Any]) -> dict[str, Any]:
         """Apply the screening definition to the normalised extract."""
-        from pipeline import stages
+        from pipeline.run import stages
 
         with error_policy():
             out = stages.screen(normalised["work_dir"], rules_dir=_params().get("rules_dir"))
@@ -262,7 +262,7 @@ def sigmd_screening() -> None:
     @task
     def check_cohort(screened: dict[str, Any]) -> dict[str, Any]:
         """The output checks; a failed check fails the run and nothing is published."""
-        from pipeline import stages
+        from pipeline.run import stages
 
         with error_policy():
             out = stages.check_cohort(screened["work_dir"], _params()["db_path"])
@@ -272,7 +272,7 @@ def sigmd_screening() -> None:
     @task(outlets=[COHORT_DB])
     def publish(checked: dict[str, Any]) -> dict[str, Any]:
         """Replace the cohort database atomically and emit the asset event."""
-        from pipeline import stages
+        from pipeline.run import stages
 
         with error_policy():
             out = stages.publish(checked["work_dir"], _params()["db_path"])

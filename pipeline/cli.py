@@ -205,14 +205,14 @@ def screen_and_publish(
 ) -> ScreenResult:
     from rich.console import Console
 
-    from pipeline.engine import screen_extract
-    from pipeline.suites import preload
+    from pipeline.run.engine import screen_extract
+    from pipeline.validate.suites import preload
 
     preload()  # import Great Expectations in the background while the extract is read
     check_db_name(db_path)
-    from pipeline.publish import publish
+    from pipeline.publish.publish import publish
     from pipeline.rules import load_rules
-    from pipeline.validate import docs_dir_for, validate_cohort
+    from pipeline.validate.report import docs_dir_for, validate_cohort
 
     docs_dir = docs_dir_for(db_path)
     console = Console(stderr=True)
@@ -241,7 +241,7 @@ def check_db_name(db_path: Path) -> None:
     """DuckDB names a database after its file: `cohort.duckdb` would make `cohort.screening`
     ambiguous (catalog or schema?) for every analyst query, so refuse those names up front."""
     from pipeline.errors import PublishError
-    from pipeline.publish import SCHEMAS, catalog_name
+    from pipeline.publish.publish import SCHEMAS, catalog_name
 
     if catalog_name(db_path) in SCHEMAS:
         raise PublishError(
@@ -263,8 +263,8 @@ def print_summary(result: ScreenResult, db_path: Path) -> None:
     if quarantined:
         click.echo(f"{quarantined} input rows quarantined (see audit.quarantine).")
     click.echo(f"Cohort database: {db_path}")
-    from pipeline.suites import docs_index
-    from pipeline.validate import docs_dir_for
+    from pipeline.validate.report import docs_dir_for
+    from pipeline.validate.suites import docs_index
 
     click.echo(f"Validation report (Data Docs): {docs_index(docs_dir_for(db_path))}")
 

@@ -43,7 +43,7 @@ TASKS = {
     "remove_work_dir",
 }
 # Modules that must not be imported when the scheduler parses the DAG file.
-HEAVY = ("polars", "pandas", "duckdb", "great_expectations", "pyarrow", "pipeline.engine")
+HEAVY = ("polars", "pandas", "duckdb", "great_expectations", "pyarrow", "pipeline.run.engine")
 
 
 # --- parsing ------------------------------------------------------------------------------------

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.mapping import load_mapping
+from pipeline.read.mapping import load_mapping
+from pipeline.read.sources import read_extract
+from pipeline.read.sources.mimic_iv import DEFAULT_MAPPING, TEST_SYSTEM
+from pipeline.read.sources.omop_vocabulary import load_concept_data
 from pipeline.rules import Rules
-from pipeline.sources import read_extract
-from pipeline.sources.mimic_iv import DEFAULT_MAPPING, TEST_SYSTEM
-from pipeline.sources.omop_vocabulary import load_concept_data
 
 LOCAL_CONCEPTS_FROM = 2_000_000_000
 OTHER_ITEMIDS_FROM = 900_001

@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 from helpers.export_formats import mimic_expressible, to_mimic_iv, to_omop
 
-from pipeline.engine import screen_extract
+from pipeline.read.sources.mimic_iv import DEFAULT_MAPPING
 from pipeline.rules import load_rules
-from pipeline.sources.mimic_iv import DEFAULT_MAPPING
+from pipeline.run.engine import screen_extract
 from pipeline.synth import generate_extract
 
 pytestmark = pytest.mark.integration

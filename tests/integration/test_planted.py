@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.engine import screen_extract
+from pipeline.run.engine import screen_extract
 from pipeline.synth import SCENARIOS, generate_extract, read_truth
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.engine import screen_extract
 from pipeline.rules import DEFAULT_RULES_DIR
+from pipeline.run.engine import screen_extract
 
 LAB_COLUMNS = [
     "patient_id",

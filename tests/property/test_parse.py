@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.parse import parse_censor, parse_date, parse_value
+from pipeline.read.parse import parse_censor, parse_date, parse_value
 
 SIGNS = st.sampled_from(["", "<", "<=", ">", ">="])
 SPACES = st.sampled_from(["", " ", "  "])

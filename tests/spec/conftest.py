@@ -232,7 +232,7 @@ def summarise(result) -> Screened:
 @pytest.fixture
 def screen(tmp_path: Path) -> Callable[..., Screened]:
     """Write the given tables as a canonical extract, screen it, summarise per patient."""
-    from pipeline.engine import screen_extract
+    from pipeline.run.engine import screen_extract
 
     runs = iter(range(1, 1000))
 

@@ -1,4 +1,4 @@
-"""The cheap Great Expectations import (pipeline/gx_import.py), each case in a fresh interpreter.
+"""The cheap Great Expectations import (pipeline/validate/gx_import.py), each case in a fresh interpreter.
 
 The suites themselves run with this import in tests/unit/test_validate.py and the integration
 tests; here we check what the import leaves behind in the process.
@@ -14,7 +14,7 @@ import textwrap
 PROBE = """
 import json, sys
 {before}
-from pipeline.gx_import import import_great_expectations, _LazyFinder
+from pipeline.validate.gx_import import import_great_expectations, _LazyFinder
 gx = import_great_expectations()
 from great_expectations.compatibility import sqlalchemy as gx_sa
 from great_expectations.execution_engine import pandas_execution_engine as engine

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.engine import screen_extract
 from pipeline.errors import MappingError
-from pipeline.mapping import load_mapping
+from pipeline.read.mapping import load_mapping
+from pipeline.run.engine import screen_extract
 
 LABS = """patient_id,collected_date,test_code,test_system,value,unit,specimen_id
 p1,2020-01-10,IGM,LOCAL,0.25,GPL,s1
@@ -207,7 +207,7 @@ def test_a_unit_the_rules_cannot_convert_is_fine_for_a_test_that_is_not_an_analy
 def test_loinc_codes_are_recognised_by_form_and_check_digit(code, valid):
     import polars as pl
 
-    from pipeline.loinc import is_loinc
+    from pipeline.read.loinc import is_loinc
 
     frame = pl.DataFrame({"code": [code]}, schema={"code": pl.String})
     assert frame.select(is_loinc(pl.col("code")))["is_loinc"].to_list() == [valid]

@@ -18,11 +18,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline import publish as publish_module
 from pipeline.errors import PublishError
-from pipeline.publish import STORAGE_COMPATIBILITY_VERSION, publish
+from pipeline.publish import publish as publish_module
+from pipeline.publish.publish import STORAGE_COMPATIBILITY_VERSION, publish
+from pipeline.publish.sql import SQL_DIRS, load_comments, load_sql, sql_dir
 from pipeline.result import STATUSES
-from pipeline.sql import SQL_DIRS, load_comments, load_sql, sql_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -330,7 +330,7 @@ def test_a_file_named_cohort_duckdb_still_builds_and_warns(make_result, tmp_path
     # DuckDB names the catalog after the file (up to its first dot): cohort.duckdb's catalog
     # "cohort" clashes with the schema "cohort", so analysts must qualify names fully.
     db = tmp_path / "cohort.duckdb"
-    with caplog.at_level(logging.WARNING, logger="pipeline.publish"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.publish.publish"):
         assert publish(make_result(), db) == 1
         assert publish(make_result(), db) == 2
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import normalize
-from pipeline.mapping import load_mapping
-from pipeline.parse import lookup
+from pipeline.read import normalize
+from pipeline.read.mapping import load_mapping
+from pipeline.read.parse import lookup
+from pipeline.read.sources.canonical import TABLES
+from pipeline.read.sources.files import read_table
 from pipeline.rules import load_rules
-from pipeline.sources.canonical import TABLES
-from pipeline.sources.files import read_table
 
 HEADER = "patient_id,collected_date,test_code,test_system,test_name,value,unit"
 ROWS = [

@@ -14,12 +14,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.engine import screen_extract
 from pipeline.errors import ExtractRefused
-from pipeline.mapping import load_mapping
+from pipeline.read.mapping import load_mapping
+from pipeline.read.sources import read_extract
+from pipeline.read.sources.mimic_iv import DEFAULT_MAPPING, TEST_SYSTEM
 from pipeline.rules import load_rules
-from pipeline.sources import read_extract
-from pipeline.sources.mimic_iv import DEFAULT_MAPPING, TEST_SYSTEM
+from pipeline.run.engine import screen_extract
 
 LABEVENTS = """labevent_id,subject_id,hadm_id,specimen_id,itemid,order_provider_id,charttime,storetime,value,valuenum,valueuom,ref_range_lower,ref_range_upper,flag,priority,comments
 1,1,,101,50951,,2150-01-10 08:00:00,,20,20,mg/dL,40,230,abnormal,ROUTINE,

@@ -14,10 +14,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.engine import screen_extract
 from pipeline.errors import ExtractRefused
-from pipeline.sources import read_extract
-from pipeline.sources.omop import CONCEPT_TEST_SYSTEM, SOURCE_TEST_SYSTEM
+from pipeline.read.sources import read_extract
+from pipeline.read.sources.omop import CONCEPT_TEST_SYSTEM, SOURCE_TEST_SYSTEM
+from pipeline.run.engine import screen_extract
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "omop"
 
@@ -296,7 +296,7 @@ def test_a_missing_folder_is_refused(tmp_path):
 )
 def test_the_bundled_concept_data_is_checked(tmp_path, text, message):
     from pipeline.errors import RulesError
-    from pipeline.sources.omop_vocabulary import load_concept_data
+    from pipeline.read.sources.omop_vocabulary import load_concept_data
 
     path = tmp_path / "omop-concepts.csv"
     if text is not None:

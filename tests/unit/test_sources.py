@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.engine import screen_extract
 from pipeline.errors import ExtractRefused
-from pipeline.sources import read_extract
+from pipeline.read.sources import read_extract
+from pipeline.run.engine import screen_extract
 
 HEADER = "patient_id,collected_date,test_code,value,unit,specimen_id\n"
 ROWS = [

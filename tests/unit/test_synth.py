@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from pipeline.errors import SigmdError
+from pipeline.read.sources.files import discover
 from pipeline.result import STATUSES
 from pipeline.rules import load_rules
-from pipeline.sources.files import discover
 from pipeline.synth import (
     SCENARIOS,
     TABLE_COLUMNS,

@@ -11,20 +11,20 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline import handoff
-from pipeline.checks import cohort_checks
 from pipeline.errors import ExtractRefused, ValidationFailed
-from pipeline.publish import publish
-from pipeline.reasons import REASONS
+from pipeline.publish.publish import publish
+from pipeline.read.reasons import REASONS
 from pipeline.result import Normalised, ScreenResult
-from pipeline.suites import docs_index, load_suite, run_suite
-from pipeline.validate import (
+from pipeline.run import handoff
+from pipeline.validate.checks import cohort_checks
+from pipeline.validate.report import (
     Check,
     ValidationReport,
     docs_dir_for,
     row_checks,
     validate_cohort,
 )
+from pipeline.validate.suites import docs_index, load_suite, run_suite
 
 REPO = Path(__file__).parents[2]
 BASE = REPO / "tests" / "fixtures" / "broken" / "_base"
@@ -132,7 +132,7 @@ def test_report_round_trips_through_json():
 
 
 def test_every_reason_code_is_assigned_documented_and_listed():
-    normalize = (REPO / "pipeline" / "normalize.py").read_text()
+    normalize = (REPO / "pipeline" / "read" / "normalize.py").read_text()
     # Reasons are the second element of each (condition, reason) check tuple.
     assigned = set(re.findall(r",\s*\"([a-z_]+)\",?\s*\)", normalize))
     listed = {reason for _, reason, _ in REASONS}

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TypedDict
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # pipeline/
 SQL_DIRS = (_PACKAGE_DIR / "_sql", _PACKAGE_DIR.parent / "sql")
 
 

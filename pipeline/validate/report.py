@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import ExtractRefused, ValidationFailed
-from pipeline.reasons import REASONS
+from pipeline.read.reasons import REASONS
 from pipeline.result import (
     CHECK_SCHEMA,
     IG_RESULTS_SCHEMA,
@@ -161,7 +161,7 @@ def extract_suite(
     relevant_labs: pl.DataFrame, rules: Rules, *, run_name: str, docs_dir: Path | None
 ) -> list[Check]:
     """The GX suite of the raw extract, on the columns it needs of the Ig lab rows as read."""
-    from pipeline.suites import run_suite
+    from pipeline.validate.suites import run_suite
 
     frame = relevant_labs.select(
         "patient_id",
@@ -186,11 +186,11 @@ def validate_cohort(
 ) -> ValidationReport:
     """The checks of the stages so far (`result.validation`) plus the output checks of the
     cohort about to be published: polars consistency checks and the GX suites."""
-    from pipeline.checks import cohort_checks  # checks.py builds on this module's Check
+    from pipeline.validate.checks import cohort_checks  # checks.py builds on this module's Check
 
     checks = [*checks_of(result.validation), *cohort_checks(result)]
     if suites:
-        from pipeline.suites import docs_index, run_suite
+        from pipeline.validate.suites import docs_index, run_suite
 
         rules = rules or load_rules()
         parameters = {

@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import MappingError
-from pipeline.loinc import is_loinc
+from pipeline.read.loinc import is_loinc
 from pipeline.rules import Rules, unit_key
 
 REQUIRED = ("test_system", "test_code", "loinc")

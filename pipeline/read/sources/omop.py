@@ -34,10 +34,10 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import ExtractRefused
-from pipeline.loinc import is_loinc
-from pipeline.parse import lookup, parse_date
-from pipeline.sources.files import Extract, TableSpec, input_files, read_table
-from pipeline.sources.omop_vocabulary import (
+from pipeline.read.loinc import is_loinc
+from pipeline.read.parse import lookup, parse_date
+from pipeline.read.sources.files import Extract, TableSpec, input_files, read_table
+from pipeline.read.sources.omop_vocabulary import (
     ConceptData,
     concept_key,
     load_concept_data,
@@ -45,7 +45,7 @@ from pipeline.sources.omop_vocabulary import (
     vocabulary_files,
     with_concept,
 )
-from pipeline.sources.shape import find_tables, text, to_canonical
+from pipeline.read.sources.shape import find_tables, text, to_canonical
 
 LAYOUT = "OMOP CDM"
 # Test systems of measurements with no LOINC code: their source value, or their concept id.

@@ -24,9 +24,9 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import PublishError
+from pipeline.publish.sql import load_comments, load_sql
 from pipeline.result import ScreenResult
-from pipeline.sql import load_comments, load_sql
-from pipeline.validate import ValidationReport, validate_cohort
+from pipeline.validate.report import ValidationReport, validate_cohort
 
 log = logging.getLogger(__name__)
 

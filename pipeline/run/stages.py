@@ -27,7 +27,7 @@ VALIDATION = "validation.json"
 
 def discover(extract_dir: str, source_format: str = "canonical") -> list[dict[str, Any]]:
     """The extract's input files (table, path, bytes); refuses a missing table or column."""
-    from pipeline.sources import read_extract
+    from pipeline.read.sources import read_extract
 
     extract = read_extract(extract_dir, source_format)
     return [{"table": i.table, "path": i.path, "bytes": i.bytes} for i in extract.inputs]
@@ -35,7 +35,7 @@ def discover(extract_dir: str, source_format: str = "canonical") -> list[dict[st
 
 def check_file(table: str, path: str) -> dict[str, Any]:
     """Read one input file to its end: a file cut short or corrupt refuses the extract."""
-    from pipeline.sources.files import count_rows
+    from pipeline.read.sources.files import count_rows
 
     return {"table": table, "path": path, "rows": count_rows(Path(path))}
 
@@ -51,9 +51,9 @@ def normalise(
 ) -> dict[str, Any]:
     """Read and validate the extract; write the hand-off for `screen`. With `db_path`, the
     validation results and Data Docs go next to that database."""
-    from pipeline import handoff
-    from pipeline.engine import normalise_extract
-    from pipeline.validate import docs_dir_for
+    from pipeline.run import handoff
+    from pipeline.run.engine import normalise_extract
+    from pipeline.validate.report import docs_dir_for
 
     normalised = normalise_extract(
         extract_dir,
@@ -68,10 +68,10 @@ def normalise(
 
 def screen(work_dir: str, *, rules_dir: str | None = None) -> dict[str, Any]:
     """Screen the normalised extract; write the hand-off for `check_cohort` and `publish`."""
-    from pipeline import handoff
-    from pipeline.engine import screen_normalised
     from pipeline.result import Normalised
     from pipeline.rules import load_rules
+    from pipeline.run import handoff
+    from pipeline.run.engine import screen_normalised
 
     normalised = handoff.load(Normalised, Path(work_dir) / NORMALISED)
     result = screen_normalised(normalised, load_rules(rules_dir))
@@ -82,10 +82,10 @@ def screen(work_dir: str, *, rules_dir: str | None = None) -> dict[str, Any]:
 def check_cohort(work_dir: str, db_path: str, *, rules_dir: str | None = None) -> dict[str, Any]:
     """Run the output checks; raise ValidationFailed (nothing published) if any fails. The
     results and Data Docs go next to the database (`validate.docs_dir_for`)."""
-    from pipeline import handoff
     from pipeline.result import ScreenResult
     from pipeline.rules import load_rules
-    from pipeline.validate import docs_dir_for, validate_cohort
+    from pipeline.run import handoff
+    from pipeline.validate.report import docs_dir_for, validate_cohort
 
     result = handoff.load(ScreenResult, Path(work_dir) / SCREENED)
     report = validate_cohort(result, rules=load_rules(rules_dir), docs_dir=docs_dir_for(db_path))
@@ -99,10 +99,10 @@ def check_cohort(work_dir: str, db_path: str, *, rules_dir: str | None = None) -
 
 def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     """Publish the screened, validated cohort; the database is replaced atomically."""
-    from pipeline import handoff
-    from pipeline.publish import publish as publish_result
+    from pipeline.publish.publish import publish as publish_result
     from pipeline.result import ScreenResult
-    from pipeline.validate import ValidationReport
+    from pipeline.run import handoff
+    from pipeline.validate.report import ValidationReport
 
     result = handoff.load(ScreenResult, Path(work_dir) / SCREENED)
     report = ValidationReport.from_dict(json.loads((Path(work_dir) / VALIDATION).read_text()))

@@ -6,7 +6,7 @@ stay the single source. We validate pandas frames made from Arrow (GX's SQL sour
 with DuckDB) with result format BOOLEAN_ONLY: GX keeps no failing value, so its results, the
 Data Docs and our logs never show patient data.
 
-Importing great_expectations takes seconds even when made cheap (`pipeline.gx_import`):
+Importing great_expectations takes seconds even when made cheap (`pipeline.validate.gx_import`):
 `preload()` starts that import in a background thread at the beginning of a run, so it overlaps
 with reading the extract.
 
@@ -27,14 +27,14 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.gx_import import import_great_expectations
-from pipeline.validate import Check
+from pipeline.validate.gx_import import import_great_expectations
+from pipeline.validate.report import Check
 
 log = logging.getLogger(__name__)
 
 SUITES_DIRS = (
-    Path(__file__).parent / "_expectations",  # installed wheel
-    Path(__file__).parent.parent / "expectations",  # source tree
+    Path(__file__).parents[1] / "_expectations",  # installed wheel
+    Path(__file__).parents[2] / "expectations",  # source tree
 )
 DATASOURCE = "sigmd"
 DOCS_SITE = "local_site"

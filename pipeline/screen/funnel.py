@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.limits import completed_months
-from pipeline.normalize import first_reason
+from pipeline.read.normalize import first_reason
 from pipeline.result import ATTRITION_SCHEMA, SCREENING_SCHEMA
 from pipeline.rules import Rules
+from pipeline.screen.limits import completed_months
 
 STEPS = (
     (1, "has a validated IgM result", None),

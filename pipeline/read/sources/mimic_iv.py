@@ -26,9 +26,9 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import ExtractRefused
+from pipeline.read.sources.files import Extract, TableSpec, input_files, read_table
+from pipeline.read.sources.shape import find_tables, lookup, text, to_canonical
 from pipeline.rules import DEFAULT_RULES_DIR
-from pipeline.sources.files import Extract, TableSpec, input_files, read_table
-from pipeline.sources.shape import find_tables, lookup, text, to_canonical
 
 LAYOUT = "MIMIC-IV"
 # The test system of every lab row: the bundled mapping file maps its itemids to LOINC.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import ExtractRefused
-from pipeline.sources.files import Extract
+from pipeline.read.sources.files import Extract
 
 FORMATS = ("canonical", "mimic-iv", "omop")
 
@@ -14,15 +14,15 @@ def read_extract(directory: Path | str, source_format: str = "canonical") -> Ext
     """Read an extract folder of the given source format into canonical lazy frames."""
     directory = Path(directory)
     if source_format == "canonical":
-        from pipeline.sources.canonical import read_canonical
+        from pipeline.read.sources.canonical import read_canonical
 
         return read_canonical(directory)
     if source_format == "mimic-iv":
-        from pipeline.sources.mimic_iv import read_mimic_iv
+        from pipeline.read.sources.mimic_iv import read_mimic_iv
 
         return read_mimic_iv(directory)
     if source_format == "omop":
-        from pipeline.sources.omop import read_omop
+        from pipeline.read.sources.omop import read_omop
 
         return read_omop(directory)
     raise ExtractRefused(

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import exclusions, funnel, limits, normalize, panels, validate
 from pipeline.errors import ExtractRefused, RulesError
-from pipeline.mapping import SiteMapping, load_mapping
+from pipeline.read import normalize
+from pipeline.read.mapping import SiteMapping, load_mapping
+from pipeline.read.sources import read_extract
+from pipeline.read.sources.files import Extract, count_rows
 from pipeline.result import (
     EXCLUSIONS_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -30,9 +32,9 @@ from pipeline.result import (
     ScreenResult,
 )
 from pipeline.rules import Rules, load_rules
-from pipeline.sources import read_extract
-from pipeline.sources.files import Extract, count_rows
-from pipeline.suites import preload as preload_suites
+from pipeline.screen import exclusions, funnel, limits, panels
+from pipeline.validate import report as validate
+from pipeline.validate.suites import preload as preload_suites
 
 TABLES = ("labs", "patients", "medications", "diagnoses")
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import ExtractRefused, RulesError
-from pipeline.parse import blank_to_null
+from pipeline.read.parse import blank_to_null
+from pipeline.read.sources.files import SUFFIXES, normalise_column
+from pipeline.read.sources.shape import lookup
 from pipeline.rules import DEFAULT_RULES_DIR
-from pipeline.sources.files import SUFFIXES, normalise_column
-from pipeline.sources.shape import lookup
 
 CONCEPTS_FILE = DEFAULT_RULES_DIR / "mappings" / "omop-concepts.csv"
 CONCEPT_REQUIRED = ("concept_id", "vocabulary_id", "concept_code")

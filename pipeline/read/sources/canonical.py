@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import ExtractRefused
-from pipeline.sources.files import Extract, TableSpec, discover, input_files, read_table
+from pipeline.read.sources.files import Extract, TableSpec, discover, input_files, read_table
 
 TABLES: dict[str, TableSpec] = {
     "labs": TableSpec(

@@ -16,9 +16,9 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import ExtractRefused
-from pipeline.parse import blank_to_null
-from pipeline.sources.canonical import TABLES
-from pipeline.sources.files import SUFFIXES, discover
+from pipeline.read.parse import blank_to_null
+from pipeline.read.sources.canonical import TABLES
+from pipeline.read.sources.files import SUFFIXES, discover
 
 BOOKKEEPING = ("_file", "_row")
 

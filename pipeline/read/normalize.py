@@ -17,8 +17,8 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import ExtractRefused
-from pipeline.mapping import SiteMapping
-from pipeline.parse import (
+from pipeline.read.mapping import SiteMapping
+from pipeline.read.parse import (
     blank_to_null,
     lookup,
     parse_censor,

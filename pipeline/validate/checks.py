@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.funnel import STEPS
 from pipeline.result import STATUSES, ScreenResult
-from pipeline.validate import Check
+from pipeline.screen.funnel import STEPS
+from pipeline.validate.report import Check
 
 # Statuses set before a patient has an index date (funnel steps 2-4) and before severity is
 # known (steps 2-3).
