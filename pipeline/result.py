@@ -111,7 +111,7 @@ ROW_COUNTS_SCHEMA = pl.Schema(
 )
 
 
-# One validation check (pipeline.validate.report.Check): names and counts, never values.
+# One validation check (pipeline.validate.check.Check): names and counts, never values.
 CHECK_SCHEMA = pl.Schema(
     {
         "stage": pl.String(),

@@ -7,7 +7,7 @@ import polars as pl
 
 from pipeline.result import STATUSES, ScreenResult
 from pipeline.screen.funnel import STEPS
-from pipeline.validate.report import Check
+from pipeline.validate.check import Check
 
 # Statuses set before a patient has an index date (funnel steps 2-4) and before severity is
 # known (steps 2-3).

@@ -25,17 +25,8 @@ from pipeline.result import (
     ScreenResult,
 )
 from pipeline.rules import Rules, load_rules
-
-
-@dataclass(frozen=True)
-class Check:
-    stage: str
-    name: str
-    column: str | None
-    level: str  # table | row
-    success: bool
-    unexpected: int | None = None  # rows that failed the check (counts only)
-    engine: str = "polars"  # polars | great_expectations
+from pipeline.validate.check import Check
+from pipeline.validate.checks import cohort_checks
 
 
 @dataclass
@@ -186,7 +177,6 @@ def validate_cohort(
 ) -> ValidationReport:
     """The checks of the stages so far (`result.validation`) plus the output checks of the
     cohort about to be published: polars consistency checks and the GX suites."""
-    from pipeline.validate.checks import cohort_checks  # checks.py builds on this module's Check
 
     checks = [*checks_of(result.validation), *cohort_checks(result)]
     if suites:

@@ -27,8 +27,8 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.validate.check import Check
 from pipeline.validate.gx_import import import_great_expectations
-from pipeline.validate.report import Check
 
 log = logging.getLogger(__name__)
 
