@@ -71,8 +71,10 @@ def with_limits(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
 def with_flags(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     """Add the proven-only judgements of each result against its limits."""
     v, lower, upper = pl.col("value_mg_dl"), pl.col("lower_mg_dl"), pl.col("upper_mg_dl")
-    censor = pl.col("censor")
-    plain = censor.is_null()
+    # A plain value has no censor; '=' stands for it so that every comparison is true or false
+    # (a null censor would make `censor == "<"` null, and a flag null instead of false).
+    censor = pl.col("censor").fill_null("=")
+    plain = censor == "="
     threshold = exact_literal(rules.complete_below_mg_dl)
     is_low = (
         (plain & (v < lower)) | ((censor == "<") & (v <= lower)) | ((censor == "<=") & (v < lower))
@@ -95,7 +97,7 @@ def with_flags(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
         is_above_upper=above_upper,
         is_complete=is_low & complete_value,
     ).with_columns(
-        is_undecided=censor.is_not_null()
+        is_undecided=(censor != "=")
         & ~(
             pl.col("is_low")
             | pl.col("is_at_or_above_lower")
