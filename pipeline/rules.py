@@ -21,7 +21,7 @@ from pipeline.errors import RulesError
 from pipeline.result import DECIMAL_PLACES, EXACT
 
 ANALYTES = ("igm", "igg", "iga")
-DRUG_MATCH_KINDS = ("name", "atc", "rxnorm")
+DRUG_MATCH_KINDS = ("name", "not_name", "atc", "rxnorm")
 DEFAULT_RULES_DIR = Path(str(files("pipeline") / "rules"))
 
 
@@ -286,11 +286,13 @@ def _drugs(path: Path) -> pl.DataFrame:
         pl.col("ingredient").str.to_lowercase(),
     )
     if frame["match"].is_in(DRUG_MATCH_KINDS).not_().any():
-        raise RulesError("match must be name, atc or rxnorm", file=str(path), column="match")
+        raise RulesError(
+            "match must be name, not_name, atc or rxnorm", file=str(path), column="match"
+        )
     if frame["value"].is_null().any():
         raise RulesError("empty value", file=str(path), column="value")
     return frame.with_columns(
-        pl.when(pl.col("match") == "name")
+        pl.when(pl.col("match").is_in(["name", "not_name"]))
         .then(pl.col("value").str.to_lowercase())
         .otherwise(pl.col("value").str.to_uppercase())
         .alias("value")
