@@ -85,7 +85,7 @@ def screen_extract(
     mapping: Path | str | None = None,
     progress: Progress | None = None,
     suites: bool = True,
-    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
 ) -> ScreenResult:
     """Screen one extract folder and return the cohort, audit and quarantine frames."""
     rules = rules or load_rules(rules_dir)
@@ -96,7 +96,7 @@ def screen_extract(
         mapping=mapping,
         progress=progress,
         suites=suites,
-        docs_dir=docs_dir,
+        results_dir=results_dir,
     )
     return screen_normalised(normalised, rules, progress=progress)
 
@@ -110,12 +110,12 @@ def normalise_extract(
     mapping: Path | str | None = None,
     progress: Progress | None = None,
     suites: bool = True,
-    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
 ) -> Normalised:
     """Read and validate an extract: every row used, quarantined or ignored (stage 1 of 2).
 
     With `suites`, the Great Expectations suite of the raw extract runs too (its import starts
-    in the background now, overlapping the reading); `docs_dir` keeps its results and Data Docs.
+    in the background now, overlapping the reading); `results_dir` (run-scoped) keeps its result for the Data Docs.
     """
     started_at = datetime.now(UTC)
     if suites:
@@ -136,7 +136,7 @@ def normalise_extract(
     if suites:
         with timer.step("validate extract (great expectations)"):
             checks += validate.extract_suite(
-                relevant, rules, run_name=f"{run_id}-extract", docs_dir=docs_dir
+                relevant, rules, run_name=f"{run_id}-extract", results_dir=results_dir
             )
         validate.ValidationReport(checks).raise_if_failed(refusal=True)
     return Normalised(
