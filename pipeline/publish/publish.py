@@ -140,6 +140,7 @@ def publish(
         validation = validate_cohort(result, suites=False)
     validation.raise_if_failed()
     target = Path(db_path)
+    check_publishable(target)  # before the lock: leave nothing beside a file that is not ours
     attempt_id = attempt_id or new_attempt_id()
     with database_lock(target, lock_timeout):
         run_number = _publish_locked(result, target, validation, finished_at, attempt_id)
