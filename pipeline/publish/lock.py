@@ -80,9 +80,9 @@ def database_lock(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        reason = "it is not a folder" if target.parent.exists() else describe_os_error(exc)
         raise PublishError(
-            f"cannot create the database folder ({describe_os_error(exc)})",
-            file=str(target.parent),
+            f"cannot create the database folder ({reason})", file=str(target.parent)
         ) from None
     lock = _locks.get(str(path))
     if lock is None:

@@ -5,7 +5,9 @@ exactly one line on stderr with the true reason, no traceback, no cell text or p
 published database byte-for-byte unchanged. Refusals (exit 2-5) are recorded in the run journal
 beside the database; the next publish carries them into `audit.runs` with outcome `refused`.
 Permission cases need a user the file system can refuse: when the tests run as root they run
-`sigmd` as the unprivileged user `nobody`.
+`sigmd` as the unprivileged user `nobody`, or, where `nobody` cannot run this Python (a
+per-user interpreter under /root), make the operating system's refusal with the same error
+(`PermissionError`, errno EACCES) at the same call, in-process.
 """
 
 from __future__ import annotations
@@ -89,6 +91,39 @@ def sigmd(*args: str, unprivileged: bool = False) -> tuple[int, str]:
     )
     assert "Traceback" not in completed.stderr, completed.stderr
     return completed.returncode, completed.stderr
+
+
+def real_permissions() -> bool:
+    """Whether a permission denied can really happen to `sigmd` here."""
+    if os.geteuid() != 0:
+        return True
+    try:
+        subprocess.run(
+            [sys.executable, "-c", "pass"],
+            preexec_fn=lambda: os.setuid(NOBODY),
+            check=True,
+            capture_output=True,
+            cwd=tempfile.gettempdir(),
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
+
+
+REAL_PERMISSIONS = real_permissions()
+
+
+def denied(path: object) -> PermissionError:
+    return PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+
+def run_denied(args: list[str], monkeypatch, capsys, *, deny) -> tuple[int, str]:
+    """`sigmd` with permission denied: for real as `nobody`, or made by `deny(monkeypatch)`."""
+    if REAL_PERMISSIONS:
+        return sigmd(*args, unprivileged=True)
+    deny(monkeypatch)
+    code = main(args)
+    return code, capsys.readouterr().err
 
 
 def refused_in_one_line(code: int, err: str, expected_code: int, reason: str) -> None:
@@ -177,28 +212,62 @@ def test_symlink_loop_is_named(world, published):
     refused_in_one_line(code, err, 2, "labs.csv: symbolic link loop")
 
 
-def test_unreadable_file_is_permission_denied(world, published):
+def test_unreadable_file_is_permission_denied(world, published, monkeypatch, capsys):
     extract = extract_with(world)
-    (extract / "labs.csv").chmod(0)
-    code, err = sigmd("run", "--extract", str(extract), "--db", str(published), unprivileged=True)
+    labs = extract / "labs.csv"
+    labs.chmod(0)
+    real_open = Path.open
+
+    def deny(patch):
+        def fake_open(self, *args, **kwargs):
+            if self == labs:
+                raise denied(self)
+            return real_open(self, *args, **kwargs)
+
+        patch.setattr(Path, "open", fake_open)
+
+    args = ["run", "--extract", str(extract), "--db", str(published)]
+    code, err = run_denied(args, monkeypatch, capsys, deny=deny)
     refused_in_one_line(code, err, 2, "labs.csv: permission denied: the file cannot be read")
 
 
-def test_unreadable_extract_folder_is_named(world, published):
+def test_unreadable_extract_folder_is_named(world, published, monkeypatch, capsys):
     extract = extract_with(world)
     extract.chmod(0o311)  # can be entered, not listed
-    code, err = sigmd("run", "--extract", str(extract), "--db", str(published), unprivileged=True)
+    real_iterdir = Path.iterdir
+
+    def deny(patch):
+        def fake_iterdir(self):
+            if self == extract:
+                raise denied(self)
+            return real_iterdir(self)
+
+        patch.setattr(Path, "iterdir", fake_iterdir)
+
+    args = ["run", "--extract", str(extract), "--db", str(published)]
+    code, err = run_denied(args, monkeypatch, capsys, deny=deny)
     refused_in_one_line(
         code, err, 2, f"{extract}: the extract folder cannot be listed (permission denied)"
     )
 
 
-def test_unwritable_database_folder_is_exit_6(world, published):
+def test_unwritable_database_folder_is_exit_6(world, monkeypatch, capsys):
     folder = world / "locked"
     folder.mkdir()
     folder.chmod(0o555)
     db = folder / "sigmd.duckdb"
-    code, err = sigmd("run", "--extract", str(BASE), "--db", str(db), unprivileged=True)
+    real_os_open = os.open
+
+    def deny(patch):
+        def fake_os_open(path, *args, **kwargs):
+            if Path(path).parent == folder:
+                raise denied(path)
+            return real_os_open(path, *args, **kwargs)
+
+        patch.setattr(os, "open", fake_os_open)
+
+    args = ["run", "--extract", str(BASE), "--db", str(db)]
+    code, err = run_denied(args, monkeypatch, capsys, deny=deny)
     refused_in_one_line(code, err, 6, "Permission denied")
     assert list(folder.iterdir()) == []
 
@@ -207,7 +276,7 @@ def test_database_folder_that_is_a_file_is_exit_6(world, capsys):
     (world / "plain").write_text("x")
     code = main(["run", "--extract", str(BASE), "--db", str(world / "plain" / "sigmd.duckdb")])
     err = capsys.readouterr().err
-    refused_in_one_line(code, err, 6, "cannot create the database folder (Not a directory)")
+    refused_in_one_line(code, err, 6, "cannot create the database folder (it is not a folder)")
 
 
 def test_db_that_is_not_a_sigmd_database_is_refused_before_screening(world, capsys):
