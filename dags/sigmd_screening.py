@@ -117,15 +117,16 @@ def fails_without_retry(exc: BaseException, also: tuple[type[Exception], ...] = 
     """True for errors that retrying cannot fix: the extract, rules, mapping or output checks.
 
     A `PublishError` is a `SigmdError` too, but it means the database could not be written (disk
-    full, a lock, a vanished mount): that may pass, so it is retried like any `OSError`. A polars
+    full, a vanished mount), and a `LockTimeout` that another writer held the database's lock
+    too long: both may pass, so they are retried like any `OSError`. A polars
     error escaping a stage means an input file could not be parsed: a data problem. `also`: more
     error types that cannot pass in the caller's context.
     """
-    from pipeline.errors import PublishError, SigmdError
+    from pipeline.errors import LockTimeout, PublishError, SigmdError
 
     if isinstance(exc, also):
         return True
-    if isinstance(exc, PublishError):
+    if isinstance(exc, PublishError | LockTimeout):
         return False
     if isinstance(exc, SigmdError):
         return True
@@ -191,7 +192,7 @@ def _params() -> dict[str, Any]:
     schedule=_env("SIGMD_SCHEDULE"),
     start_date=datetime(2024, 1, 1, tzinfo=UTC),
     catchup=False,
-    max_active_runs=1,  # one publisher per database: concurrent publishes are not coordinated
+    max_active_runs=1,  # one run at a time; the database's lock file serialises every writer
     default_args=DEFAULT_ARGS,
     params=PARAMS,
     tags=["sigmd", "screening", "immunology"],

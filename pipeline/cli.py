@@ -8,16 +8,20 @@ imported inside the commands so that `sigmd --help` starts quickly.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.errors import ExtractRefused, SigmdError
+from pipeline.errors import ExtractRefused, PublishError, SigmdError, ValidationFailed
 
 if TYPE_CHECKING:
+    from pipeline.publish.journal import Attempt
     from pipeline.result import ScreenResult
 
 FORMATS = ("canonical", "mimic-iv", "omop")
@@ -75,12 +79,29 @@ def cli() -> None:
     help="CSV mapping the site's local lab codes and units to LOINC/UCUM "
     "(columns test_system, test_code, loinc[, local_unit, ucum_unit]).",
 )
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds to wait while another run writes to the same database; then exit 7.",
+)
+@click.option(
+    "--docs-history",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Runs kept in the Data Docs (the validation report next to the database).",
+)
 def run(
+    *,
     extract_dir: Path,
     db_path: Path,
     source_format: str,
     rules_dir: Path | None,
     mapping: Path | None,
+    lock_timeout: float,
+    docs_history: int,
 ) -> None:
     """Screen one extract and publish the cohort database.
 
@@ -90,12 +111,21 @@ def run(
       sigmd run --extract site_b/ --db sigmd.duckdb --rules site_b_rules/ --mapping site_b_codes.csv
 
     Exits 0 on success. A refused extract exits non-zero with one line naming the file, column
-    and reason, and leaves the previously published database unchanged.
+    and reason, and leaves the previously published database unchanged. Runs writing to one
+    database take turns (a lock file beside it): a second run waits up to --lock-timeout
+    seconds, then exits 7. Exit codes: README.md ("Exit codes").
     """
     result = screen_and_publish(
-        extract_dir, db_path, source_format=source_format, rules_dir=rules_dir, mapping=mapping
+        extract_dir,
+        db_path,
+        source_format=source_format,
+        rules_dir=rules_dir,
+        mapping=mapping,
+        lock_timeout=lock_timeout,
+        docs_history=docs_history,
     )
-    print_summary(result, db_path)
+    with contextlib.suppress(OSError):  # published: a closed or full stdout changes nothing
+        print_summary(result, db_path)
 
 
 @cli.command()
@@ -202,7 +232,13 @@ def screen_and_publish(
     source_format: str = "canonical",
     rules_dir: Path | None = None,
     mapping: Path | None = None,
+    lock_timeout: float = 600,
+    docs_history: int = 20,
 ) -> ScreenResult:
+    """Screen and publish under the database's lock; a refusal is recorded in the run journal.
+
+    The Data Docs are published before the database, so a failure to write them (a full disk)
+    exits 6 with the published database unchanged."""
     from rich.console import Console
 
     from pipeline.run.engine import screen_extract
@@ -210,13 +246,24 @@ def screen_and_publish(
 
     preload()  # import Great Expectations in the background while the extract is read
     check_db_name(db_path)
-    from pipeline.publish.publish import publish
+    from pipeline.publish.journal import recording_refusals
+    from pipeline.publish.lock import database_lock
+    from pipeline.publish.publish import check_publishable, publish
     from pipeline.rules import load_rules
+    from pipeline.validate.docs import publish_data_docs
     from pipeline.validate.report import docs_dir_for, validate_cohort
 
+    check_publishable(db_path)  # before any work: never screen for a file we would not replace
+    attempt = new_attempt(extract_dir, source_format)
     docs_dir = docs_dir_for(db_path)
+    results_dir = docs_dir / ".work" / f"{attempt.attempt_id}.results"
     console = Console(stderr=True)
-    with console.status("Screening ...") as status:
+    with (
+        console.status("Waiting for other runs on this database ...") as status,
+        database_lock(db_path, lock_timeout),
+        recording_refusals(db_path, attempt, lock_timeout=lock_timeout),
+        docs_published_on_failure(results_dir, docs_dir, attempt.attempt_id, docs_history),
+    ):
 
         def progress(step: str) -> None:
             status.update(f"Screening: {step} ...")
@@ -228,13 +275,44 @@ def screen_and_publish(
             rules=rules,
             mapping=mapping,
             progress=progress,
-            docs_dir=docs_dir,
+            results_dir=results_dir,
         )
         status.update("Validating the cohort ...")
-        report = validate_cohort(result, rules=rules, docs_dir=docs_dir)
+        report = validate_cohort(result, rules=rules, results_dir=results_dir)
+        status.update("Writing the Data Docs ...")
+        publish_data_docs(results_dir, docs_dir, attempt_id=attempt.attempt_id, keep=docs_history)
         status.update("Publishing the cohort database ...")
-        publish(result, db_path, validation=report)
+        publish(result, db_path, validation=report, attempt_id=attempt.attempt_id)
     return result
+
+
+def new_attempt(extract_dir: Path, source_format: str) -> Attempt:
+    from pipeline.publish.journal import Attempt
+    from pipeline.publish.lock import new_attempt_id
+    from pipeline.run.engine import code_version
+
+    return Attempt(
+        new_attempt_id(), datetime.now(UTC), str(extract_dir), source_format, code_version()
+    )
+
+
+@contextlib.contextmanager
+def docs_published_on_failure(
+    results_dir: Path, docs_dir: Path, attempt_id: str, keep: int
+) -> Iterator[None]:
+    """Show a run that failed a suite in the Data Docs too; always remove the run's results."""
+    from pipeline.validate.docs import publish_data_docs
+
+    try:
+        yield
+    except (ExtractRefused, ValidationFailed):
+        with contextlib.suppress(SigmdError):  # the refusal is what the user must see
+            publish_data_docs(results_dir, docs_dir, attempt_id=attempt_id, keep=keep)
+        raise
+    finally:
+        shutil.rmtree(results_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            results_dir.parent.rmdir()  # the run-scoped folders' parent, once empty
 
 
 def check_db_name(db_path: Path) -> None:
@@ -263,8 +341,8 @@ def print_summary(result: ScreenResult, db_path: Path) -> None:
     if quarantined:
         click.echo(f"{quarantined} input rows quarantined (see audit.quarantine).")
     click.echo(f"Cohort database: {db_path}")
+    from pipeline.validate.docs import docs_index
     from pipeline.validate.report import docs_dir_for
-    from pipeline.validate.suites import docs_index
 
     click.echo(f"Validation report (Data Docs): {docs_index(docs_dir_for(db_path))}")
 
@@ -286,6 +364,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SigmdError as exc:
         click.echo(f"sigmd: error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:
+        from pipeline.publish.lock import describe_os_error, is_environment_fault
+
+        if not is_environment_fault(exc):
+            raise
+        # Before the replace every write is caught where it happens; this is the safety net
+        # for the machine's own faults (a full disk, a read-only or forbidden folder).
+        where = Path(str(exc.filename)).name if exc.filename else "a file"
+        fault = PublishError(f"could not write {where} ({describe_os_error(exc)})")
+        click.echo(f"sigmd: error: {fault}", err=True)
+        return fault.exit_code
     except Exception as exc:
         if not type(exc).__module__.startswith("polars"):
             raise

@@ -55,6 +55,27 @@ class ValidationFailed(SigmdError):
 
 
 class PublishError(SigmdError):
-    """The cohort database could not be written; the published database is unchanged."""
+    """The cohort database (or its Data Docs) could not be written, or `--db` names a file that
+    is not a sigmd database; the published database is unchanged."""
 
     exit_code = 6
+
+
+class LockTimeout(SigmdError):
+    """Another run held the database's lock for longer than `--lock-timeout`; nothing was done."""
+
+    exit_code = 7
+
+
+# Every exit code of `sigmd`, as documented in README.md and docs/reliability.md.
+EXIT_CODES = {
+    0: "success: the cohort database was published and the run is in audit.runs",
+    1: "an unexpected error (a bug): please report it with the traceback",
+    2: "the extract was refused (missing or unreadable file, table or column; wrong encoding)",
+    3: "the rules folder is invalid",
+    4: "the mapping file is invalid",
+    5: "the cohort failed an output check; nothing was published",
+    6: "the database or its Data Docs could not be written (unwritable folder, full disk), "
+    "or --db is not a sigmd database; the published database is unchanged",
+    7: "another run held the database's lock for longer than --lock-timeout; nothing was done",
+}

@@ -1,13 +1,17 @@
 """Publish a screening result as the analysts' DuckDB cohort database, atomically.
 
-The whole database is built in a new file next to the published one (`.<name>.building-<pid>`),
+Publishing holds the database's lock (`pipeline.publish.lock`), so runs publishing to one file
+take turns and none loses another's row of `audit.runs`. The whole database is built in a new
+file next to the published one (`.<name>.building-<attempt_id>`, with the published file's mode,
+or 0600 for a first publish),
 written with DuckDB storage compatibility v1.4.0 so that analysts' DuckDB 1.4+ clients can open
 it: the `cohort` tables of this run, the `audit` history carried over from the published file
 (opened read-only, so an analyst holding it open never blocks us) plus this run's rows, and a
 comment on every table and column (`sql/comments.toml`). The new file is checkpointed, closed and
 moved onto the published path with `os.replace`: readers keep the snapshot they opened, and a run
 that fails or is killed at any point leaves the published database exactly as it was. Every
-statement lives in `sql/`, one per file.
+statement lives in `sql/`, one per file. Refused runs waiting in the run journal
+(`pipeline.publish.journal`) are carried into `audit.runs` by the publish that follows them.
 """
 
 from __future__ import annotations
@@ -16,14 +20,24 @@ import contextlib
 import logging
 import os
 import shutil
-import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipeline.errors import PublishError
+from pipeline.publish import journal
+from pipeline.publish.lock import (
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
+    building_path,
+    database_lock,
+    database_mode,
+    describe_os_error,
+    new_attempt_id,
+)
 from pipeline.publish.sql import load_comments, load_sql
 from pipeline.result import ScreenResult
 from pipeline.validate.report import ValidationReport, validate_cohort
@@ -86,7 +100,22 @@ RUN_SCHEMA = pl.Schema(
         "timings": pl.List(pl.Struct({"step": pl.String(), "seconds": pl.Float64()})),
         "n_patients": pl.Int64(),
         "status_counts": pl.List(pl.Struct({"status": pl.String(), "patients": pl.Int64()})),
+        "attempt_id": pl.String(),
+        "exit_code": pl.Int32(),
+        "reason": pl.String(),
     }
+)
+REFUSED_COLUMNS = (
+    "attempt_id",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+    "outcome",
+    "source_format",
+    "extract_dir",
+    "code_version",
+    "exit_code",
+    "reason",
 )
 
 
@@ -96,61 +125,26 @@ def publish(
     *,
     validation: ValidationReport | None = None,
     finished_at: datetime | None = None,
+    attempt_id: str | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
 ) -> int:
     """Write `result` as the cohort database at `db_path` and return the new run_number.
 
     The cohort is checked first (`validation`, or the output checks run here): a failing check
-    raises `ValidationFailed` and nothing is written. On any other failure the file at `db_path`
-    is left untouched, the building file is removed and a one-line `PublishError` is raised.
+    raises `ValidationFailed` and nothing is written. The database's lock is held from reading
+    the published history to the replace (`LockTimeout` after `lock_timeout` seconds). On any
+    other failure the file at `db_path` is left untouched, the building file is removed and a
+    one-line `PublishError` is raised.
     """
     if validation is None:  # the polars output checks; the CLI and the DAG add the GX suites
         validation = validate_cohort(result, suites=False)
     validation.raise_if_failed()
     target = Path(db_path)
-    building = building_path(target)
-    step = "preparing the folder"
-    published = False
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_building(building)
-        step = "creating the new database"
-        con = duckdb.connect()
-        try:
-            con.execute(
-                load_sql("building/attach"),
-                {"path": str(building), "storage_version": STORAGE_COMPATIBILITY_VERSION},
-            )
-            con.execute(load_sql("building/use"))
-            _register_frames(con, result)
-            step = "creating the tables"
-            _create_tables(con)
-            step = "building the cohort tables"
-            _build_cohort(con, result)
-            step = "reading the run history of the published database"
-            _copy_history(con, target)
-            step = "recording this run"
-            run_number = _append_run(con, result, finished_at or datetime.now(UTC), validation)
-            step = "writing the comments"
-            _write_comments(con)
-            step = "checkpointing the new database"
-            con.execute(load_sql("building/checkpoint"))
-        finally:
-            con.close()
-        step = "replacing the published database"
-        _keep_permissions(target, building)
-        os.replace(building, target)
-        published = True
-    except PublishError:
-        raise
-    except Exception as exc:
-        raise PublishError(
-            f"could not publish the cohort database while {step} ({type(exc).__name__}); "
-            "the published database is unchanged",
-            file=str(target),
-        ) from exc
-    finally:
-        if not published:
-            _remove_building(building)
+    check_publishable(target)  # before the lock: leave nothing beside a file that is not ours
+    attempt_id = attempt_id or new_attempt_id()
+    with database_lock(target, lock_timeout):
+        run_number = _publish_locked(result, target, validation, finished_at, attempt_id)
+        journal.clear(target)  # its runs are in audit.runs now
     _sync_directory(target.parent)
     log.info("published run %d to %s", run_number, target)
     if catalog_name(target) in SCHEMAS:
@@ -162,14 +156,107 @@ def publish(
     return run_number
 
 
+def _publish_locked(
+    result: ScreenResult,
+    target: Path,
+    validation: ValidationReport,
+    finished_at: datetime | None,
+    attempt_id: str,
+) -> int:
+    """Build the new database aside and move it onto `target` (the lock is held)."""
+    building = building_path(target, attempt_id)
+    step = "preparing the folder"
+    published = False
+    try:
+        _remove_building(building)
+        step = "creating the new database"
+        with _private_files():
+            con = duckdb.connect()
+            try:
+                con.execute(
+                    load_sql("building/attach"),
+                    {"path": str(building), "storage_version": STORAGE_COMPATIBILITY_VERSION},
+                )
+                con.execute(load_sql("building/use"))
+                _register_frames(con, result)
+                step = "creating the tables"
+                _create_tables(con)
+                step = "building the cohort tables"
+                _build_cohort(con, result)
+                step = "reading the run history of the published database"
+                _copy_history(con, target)
+                step = "recording the refused runs of the run journal"
+                _append_refused(con, journal.pending(target))
+                step = "recording this run"
+                run_number = _append_run(
+                    con, result, finished_at or datetime.now(UTC), validation, attempt_id
+                )
+                step = "writing the comments"
+                _write_comments(con)
+                step = "checkpointing the new database"
+                con.execute(load_sql("building/checkpoint"))
+            finally:
+                con.close()
+        step = "replacing the published database"
+        os.chmod(building, database_mode(target))
+        os.replace(building, target)
+        published = True
+    except PublishError:
+        raise
+    except Exception as exc:
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else type(exc).__name__
+        raise PublishError(
+            f"could not publish the cohort database while {step} ({reason}); "
+            "the published database is unchanged",
+            file=str(target),
+        ) from exc
+    finally:
+        if not published:
+            _remove_building(building)
+    return int(run_number)
+
+
+@contextlib.contextmanager
+def _private_files() -> Iterator[None]:
+    """Create the building file, its write-ahead log and spill folder readable by us only;
+    the finished file then gets the published database's mode (`database_mode`)."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def check_publishable(db_path: str | Path) -> None:
+    """Refuse, before any work, a `--db` that exists and is not a sigmd cohort database."""
+    target = Path(db_path)
+    if not target.exists():
+        return
+    if not target.is_file():
+        raise PublishError("is not a file; refusing to replace it", file=str(target))
+    try:
+        with duckdb.connect(str(target), read_only=True) as con:
+            [(has_runs,)] = con.execute(
+                "select count(*) > 0 from duckdb_tables() "
+                "where schema_name = 'audit' and table_name = 'runs'"
+            ).fetchall()
+    except duckdb.Error:
+        raise PublishError(
+            "exists but is not a DuckDB database (or not one this version can read); "
+            "refusing to replace it",
+            file=str(target),
+        ) from None
+    if not has_runs:
+        raise PublishError(
+            "exists but is not a sigmd cohort database (it has no audit.runs); "
+            "refusing to replace it",
+            file=str(target),
+        )
+
+
 def catalog_name(db_path: Path) -> str:
     """The name DuckDB gives a database file it opens: the file name up to its first dot."""
     return db_path.name.lstrip(".").split(".")[0].lower()
-
-
-def building_path(target: Path) -> Path:
-    """The hidden file next to `target` in which this process builds the new database."""
-    return target.with_name(f".{target.name}.building-{os.getpid()}")
 
 
 def _register_frames(con: duckdb.DuckDBPyConnection, result: ScreenResult) -> None:
@@ -222,9 +309,10 @@ def _append_run(
     result: ScreenResult,
     finished_at: datetime,
     validation: ValidationReport,
+    attempt_id: str,
 ) -> int:
     [(run_number,)] = con.execute(load_sql("audit/next_run_number")).fetchall()
-    con.register("run_frame", _run_frame(result, finished_at))
+    con.register("run_frame", _run_frame(result, finished_at, attempt_id))
     con.execute(load_sql("audit/runs_append"), {"run_number": run_number})
     params = {"run_number": run_number, "run_id": result.run_id}
     con.execute(load_sql("audit/row_counts_append"), params)
@@ -234,7 +322,32 @@ def _append_run(
     return int(run_number)
 
 
-def _run_frame(result: ScreenResult, finished_at: datetime) -> pl.DataFrame:
+def _append_refused(con: duckdb.DuckDBPyConnection, entries: list[dict[str, Any]]) -> None:
+    """Carry the refused runs of the run journal into audit.runs, before this run."""
+    if not entries:
+        return
+    rows = [
+        {
+            **{column: entry.get(column) for column in REFUSED_COLUMNS},
+            "started_at": _parse_time(entry.get("started_at")),
+            "finished_at": _parse_time(entry.get("finished_at")),
+            "outcome": journal.OUTCOME_REFUSED,
+        }
+        for entry in entries
+    ]
+    schema = {column: RUN_SCHEMA[column] for column in REFUSED_COLUMNS}
+    con.register("refused_frame", pl.DataFrame(rows, schema=schema))
+    con.execute(load_sql("audit/runs_append_refused"))
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def _run_frame(result: ScreenResult, finished_at: datetime, attempt_id: str) -> pl.DataFrame:
     """This run's one row of audit.runs (without run_number), with its nested lists."""
     started, finished = _as_utc(result.started_at), _as_utc(finished_at)
     row_counts = result.row_counts.select(
@@ -260,6 +373,9 @@ def _run_frame(result: ScreenResult, finished_at: datetime) -> pl.DataFrame:
         "timings": [{"step": k, "seconds": float(v)} for k, v in result.timings.items()],
         "n_patients": result.screening.height,
         "status_counts": [{"status": s, "patients": n} for s, n in result.status_counts().items()],
+        "attempt_id": attempt_id,
+        "exit_code": 0,
+        "reason": None,
     }
     return pl.DataFrame([row], schema=RUN_SCHEMA)
 
@@ -291,12 +407,6 @@ def _identifier(name: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _keep_permissions(target: Path, building: Path) -> None:
-    """Give the new file the published file's permissions (analysts' group read access)."""
-    if target.exists():
-        os.chmod(building, stat.S_IMODE(target.stat().st_mode))
 
 
 def _remove_building(building: Path) -> None:

@@ -85,7 +85,7 @@ def screen_extract(
     mapping: Path | str | None = None,
     progress: Progress | None = None,
     suites: bool = True,
-    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
     run_date: date | None = None,
 ) -> ScreenResult:
     """Screen one extract folder and return the cohort, audit and quarantine frames."""
@@ -97,7 +97,7 @@ def screen_extract(
         mapping=mapping,
         progress=progress,
         suites=suites,
-        docs_dir=docs_dir,
+        results_dir=results_dir,
         run_date=run_date,
     )
     return screen_normalised(normalised, rules, progress=progress)
@@ -112,15 +112,15 @@ def normalise_extract(
     mapping: Path | str | None = None,
     progress: Progress | None = None,
     suites: bool = True,
-    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
     run_date: date | None = None,
 ) -> Normalised:
     """Read and validate an extract: every row used, quarantined or ignored (stage 1 of 2).
 
     With `suites`, the Great Expectations suite of the raw extract runs too (its import starts
-    in the background now, overlapping the reading); `docs_dir` keeps its results and Data Docs.
-    `run_date` (default: the UTC day the run started) is the last day an extract's date may be:
-    a later date quarantines its row (SPEC §2).
+    in the background now, overlapping the reading); `results_dir` (run-scoped) keeps its result
+    for the Data Docs. `run_date` (default: the UTC day the run started) is the last day an
+    extract's date may be: a later date quarantines its row (SPEC §2).
     """
     started_at = datetime.now(UTC)
     run_date = run_date or started_at.date()
@@ -145,7 +145,7 @@ def normalise_extract(
     if suites:
         with timer.step("validate extract (great expectations)"):
             checks += validate.extract_suite(
-                relevant, rules, run_name=f"{run_id}-extract", docs_dir=docs_dir
+                relevant, rules, run_name=f"{run_id}-extract", results_dir=results_dir
             )
         validate.ValidationReport(checks).raise_if_failed(refusal=True)
     return Normalised(

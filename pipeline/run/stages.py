@@ -10,19 +10,28 @@ JSON-serialisable values (paths, counts, ids): nothing patient-level goes to the
     check_file    -> one file read to its end (mapped over the files of a split extract)
     normalise     -> work_dir/normalised: used rows, quarantine, row counts
     screen        -> work_dir/screened: the cohort frames
-    check_cohort  -> work_dir/validation.json: the output checks, raises if any fails
-    publish       -> the cohort database, replaced atomically
+    check_cohort  -> work_dir/validation.json: the output checks, raises if any fails; the Data
+                     Docs (the suites' results are saved in work_dir/gx-results meanwhile)
+    publish       -> the cohort database, replaced atomically under the database's lock
+
+Writes beside the database (Data Docs, the run journal of refused runs, the database itself)
+each take the database's lock (`pipeline.publish.lock`), so a DAG run and a `sigmd run` on the
+same file take turns.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 NORMALISED = "normalised"
 SCREENED = "screened"
 VALIDATION = "validation.json"
+GX_RESULTS = "gx-results"
 
 
 def discover(extract_dir: str, source_format: str = "canonical") -> list[dict[str, Any]]:
@@ -49,19 +58,19 @@ def normalise(
     mapping: str | None = None,
     db_path: str | None = None,
 ) -> dict[str, Any]:
-    """Read and validate the extract; write the hand-off for `screen`. With `db_path`, the
-    validation results and Data Docs go next to that database."""
+    """Read and validate the extract; write the hand-off for `screen`. With `db_path`, a
+    refusal is recorded in that database's run journal and shown in its Data Docs."""
     from pipeline.run import handoff
     from pipeline.run.engine import normalise_extract
-    from pipeline.validate.report import docs_dir_for
 
-    normalised = normalise_extract(
-        extract_dir,
-        source_format=source_format,
-        rules_dir=rules_dir,
-        mapping=mapping,
-        docs_dir=docs_dir_for(db_path) if db_path else None,
-    )
+    with _recording_refusals(db_path, extract_dir, source_format, work_dir):
+        normalised = normalise_extract(
+            extract_dir,
+            source_format=source_format,
+            rules_dir=rules_dir,
+            mapping=mapping,
+            results_dir=Path(work_dir) / GX_RESULTS,
+        )
     handoff.save(normalised, Path(work_dir) / NORMALISED)
     return {"run_id": normalised.run_id, "row_counts": normalised.row_counts.to_dicts()}
 
@@ -80,25 +89,79 @@ def screen(work_dir: str, *, rules_dir: str | None = None) -> dict[str, Any]:
 
 
 def check_cohort(work_dir: str, db_path: str, *, rules_dir: str | None = None) -> dict[str, Any]:
-    """Run the output checks; raise ValidationFailed (nothing published) if any fails. The
-    results and Data Docs go next to the database (`validate.docs_dir_for`)."""
+    """Run the output checks and publish the Data Docs next to the database (under its lock);
+    raise ValidationFailed (nothing published, recorded in the run journal) if any fails."""
     from pipeline.result import ScreenResult
     from pipeline.rules import load_rules
     from pipeline.run import handoff
-    from pipeline.validate.report import docs_dir_for, validate_cohort
+    from pipeline.validate.report import validate_cohort
 
     result = handoff.load(ScreenResult, Path(work_dir) / SCREENED)
-    report = validate_cohort(result, rules=load_rules(rules_dir), docs_dir=docs_dir_for(db_path))
+    results_dir = Path(work_dir) / GX_RESULTS
+    report = validate_cohort(result, rules=load_rules(rules_dir), results_dir=results_dir)
     target = Path(work_dir) / VALIDATION
     staging = target.with_name(f".{target.name}.writing")
     staging.write_text(json.dumps(report.to_dict()))
     staging.replace(target)  # atomic: a killed task never leaves a half-written report
-    report.raise_if_failed()
+    publish_docs(work_dir, db_path)
+    with _recording_refusals(db_path, result.extract_dir, result.source_format, work_dir):
+        report.raise_if_failed()
     return {"run_id": result.run_id, "checks": len(report.checks), "success": report.success}
+
+
+def publish_docs(work_dir: str, db_path: str) -> str | None:
+    """Publish the Data Docs of the suites run so far, under the database's lock."""
+    from pipeline.publish.lock import database_lock
+    from pipeline.validate.docs import publish_data_docs
+    from pipeline.validate.report import docs_dir_for
+
+    with database_lock(Path(db_path)):
+        index = publish_data_docs(
+            Path(work_dir) / GX_RESULTS, docs_dir_for(db_path), attempt_id=_attempt_id(work_dir)
+        )
+    return str(index) if index else None
+
+
+@contextmanager
+def _recording_refusals(
+    db_path: str | None, extract_dir: str, source_format: str, work_dir: str
+) -> Iterator[None]:
+    """Record a refusal in the database's run journal (and the Data Docs of a failed suite)."""
+    from pipeline.errors import ExtractRefused, SigmdError
+    from pipeline.publish.journal import Attempt, recording_refusals
+    from pipeline.run.engine import code_version
+
+    if db_path is None:
+        yield
+        return
+    attempt = Attempt(
+        _attempt_id(work_dir), datetime.now(UTC), extract_dir, source_format, code_version()
+    )
+    with recording_refusals(db_path, attempt):
+        try:
+            yield
+        except ExtractRefused:
+            with suppress(SigmdError):  # the refusal is what the user must see
+                publish_docs(work_dir, db_path)
+            raise
+
+
+def _attempt_id(work_dir: str) -> str:
+    """One id per DAG run attempt, kept in its work folder (names its files, its audit row)."""
+    from pipeline.publish.lock import new_attempt_id
+
+    path = Path(work_dir) / "attempt_id"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".attempt_id.{new_attempt_id()}")
+        staging.write_text(new_attempt_id())
+        staging.replace(path)
+    return path.read_text().strip()
 
 
 def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     """Publish the screened, validated cohort; the database is replaced atomically."""
+    from pipeline.publish.lock import new_attempt_id
     from pipeline.publish.publish import publish as publish_result
     from pipeline.result import ScreenResult
     from pipeline.run import handoff
@@ -107,5 +170,5 @@ def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     result = handoff.load(ScreenResult, Path(work_dir) / SCREENED)
     report = ValidationReport.from_dict(json.loads((Path(work_dir) / VALIDATION).read_text()))
     report.raise_if_failed()
-    run_number = publish_result(result, db_path, validation=report)
+    run_number = publish_result(result, db_path, validation=report, attempt_id=new_attempt_id())
     return {"run_id": result.run_id, "run_number": run_number, "db_path": str(db_path)}

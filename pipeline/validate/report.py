@@ -149,7 +149,7 @@ def row_checks(quarantine: pl.DataFrame, row_counts: pl.DataFrame) -> list[Check
 
 
 def extract_suite(
-    relevant_labs: pl.DataFrame, rules: Rules, *, run_name: str, docs_dir: Path | None
+    relevant_labs: pl.DataFrame, rules: Rules, *, run_name: str, results_dir: Path | None
 ) -> list[Check]:
     """The GX suite of the raw extract, on the columns it needs of the Ig lab rows as read."""
     from pipeline.validate.suites import run_suite
@@ -163,24 +163,23 @@ def extract_suite(
         pl.col("_analyte").alias("analyte"),
     )
     parameters = {"analytes": list(rules.loinc)}
-    return run_suite(
-        "extract", frame, parameters, run_name=run_name, docs_dir=docs_dir, build_docs=False
-    )
+    return run_suite("extract", frame, parameters, run_name=run_name, results_dir=results_dir)
 
 
 def validate_cohort(
     result: ScreenResult,
     *,
     rules: Rules | None = None,
-    docs_dir: Path | None = None,
+    results_dir: Path | None = None,
     suites: bool = True,
 ) -> ValidationReport:
     """The checks of the stages so far (`result.validation`) plus the output checks of the
-    cohort about to be published: polars consistency checks and the GX suites."""
+    cohort about to be published: polars consistency checks and the GX suites (their results
+    saved in the run-scoped `results_dir`, for the Data Docs)."""
 
     checks = [*checks_of(result.validation), *cohort_checks(result)]
     if suites:
-        from pipeline.validate.suites import docs_index, run_suite
+        from pipeline.validate.suites import run_suite
 
         rules = rules or load_rules()
         parameters = {
@@ -196,8 +195,6 @@ def validate_cohort(
                 frame,
                 parameters,
                 run_name=f"{result.run_id}-{name}",
-                docs_dir=docs_dir,
-                build_docs=name == "cohort",
+                results_dir=results_dir,
             )
-    docs = str(docs_index(docs_dir)) if suites and docs_dir is not None else None
-    return ValidationReport(checks, docs)
+    return ValidationReport(checks)

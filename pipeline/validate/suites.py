@@ -10,10 +10,9 @@ Importing great_expectations takes seconds even when made cheap (`pipeline.valid
 `preload()` starts that import in a background thread at the beginning of a run, so it overlaps
 with reading the extract.
 
-With a `docs_dir`, a file-backed GX project lives there (next to the published database): each
-run's validation results are kept and the Data Docs HTML site is rebuilt
-(`<docs_dir>/gx/uncommitted/data_docs/local_site/index.html`). Without one, an in-memory context
-is used and no HTML is written.
+Every suite runs in an in-memory (ephemeral) GX context: no GX file is written while
+validating, so no crash can leave a broken GX project behind. With a `results_dir` (run-scoped),
+each suite's result is saved there atomically, for `pipeline.validate.docs` to render as Data Docs.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import polars as pl
 
 from pipeline.validate.check import Check
 from pipeline.validate.gx_import import import_great_expectations
+from pipeline.validate.results import save_result
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,6 @@ SUITES_DIRS = (
     Path(__file__).parents[2] / "expectations",  # source tree
 )
 DATASOURCE = "sigmd"
-DOCS_SITE = "local_site"
-DOCS_INDEX = Path("gx") / "uncommitted" / "data_docs" / DOCS_SITE / "index.html"
 
 _import_thread: threading.Thread | None = None
 
@@ -75,13 +73,11 @@ def run_suite(
     parameters: dict[str, Any],
     *,
     run_name: str,
-    docs_dir: Path | None = None,
-    build_docs: bool = True,
+    results_dir: Path | None = None,
 ) -> list[Check]:
     """Validate `frame` against suite `name`; one `Check` per expectation (no values).
 
-    With `docs_dir`, the results are kept there; the Data Docs site is rebuilt when
-    `build_docs` (once per run is enough: the last suite of the run, or a failed one).
+    With `results_dir`, GX's result is saved there as `<name>.json` (for the Data Docs).
     """
     preload()
     assert _import_thread is not None
@@ -91,12 +87,7 @@ def run_suite(
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     suite_json = load_suite(name)
-    context: Any
-    if docs_dir is not None:
-        docs_dir.mkdir(parents=True, exist_ok=True)
-        context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
-    else:
-        context = gx.get_context(mode="ephemeral")
+    context: Any = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_pandas(DATASOURCE)
     asset = next((a for a in source.assets if a.name == name), None) or (
@@ -122,7 +113,10 @@ def run_suite(
         expectation_parameters=parameters,
         run_id=RunIdentifier(run_name=run_name),
     )
-    [result] = outcome.run_results.values()
+    [(key, result)] = outcome.run_results.items()
+    if results_dir is not None:
+        store = context.validation_results_store
+        save_result(results_dir, name, key.to_tuple(), store.serialize(result))
     checks = []
     for item in result.results:
         config = item.expectation_config
@@ -140,11 +134,5 @@ def run_suite(
             )
         )
     failed = sum(not c.success for c in checks)
-    if docs_dir is not None and (build_docs or failed):
-        context.build_data_docs()
     log.info("suite %s: %d expectations, %d failed", name, len(checks), failed)
     return checks
-
-
-def docs_index(docs_dir: Path) -> Path:
-    return docs_dir / DOCS_INDEX

@@ -1,7 +1,8 @@
--- audit.runs: one row per publication, kept across runs.
+-- audit.runs: one row per publication and per refused run carried over from the run journal,
+-- kept across runs.
 create table audit.runs (
     run_number integer not null primary key,
-    run_id varchar not null,
+    run_id varchar,
     started_at timestamp,
     finished_at timestamp,
     duration_seconds double,
@@ -18,5 +19,8 @@ create table audit.runs (
     code_version varchar,
     timings struct(step varchar, "seconds" double)[],
     n_patients bigint,
-    status_counts struct(status varchar, patients bigint)[]
+    status_counts struct(status varchar, patients bigint)[],
+    attempt_id varchar,
+    exit_code integer,
+    reason varchar
 )

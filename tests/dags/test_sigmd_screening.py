@@ -23,6 +23,7 @@ import pytest
 
 from pipeline.errors import (
     ExtractRefused,
+    LockTimeout,
     MappingError,
     PublishError,
     RulesError,
@@ -189,6 +190,7 @@ def test_without_environment_the_paths_must_be_given_at_trigger_time(dag_module:
         (ValidationFailed("output check 'unique_patient' failed"), True),
         (SigmdError("any other user error"), True),
         (PublishError("the database could not be written"), False),
+        (LockTimeout("another run is writing to this database"), False),
         (OSError("No space left on device"), False),
         (TimeoutError("mount went away"), False),
         (RuntimeError("a bug"), False),

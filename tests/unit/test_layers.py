@@ -52,8 +52,16 @@ def imports_of(path: Path) -> set[str]:
             if node.module == "pipeline":
                 found |= {f"pipeline.{a.name}" for a in node.names}
             elif node.module.startswith("pipeline."):
-                found.add(node.module)
+                # `from pipeline.read.sources import csv_text` imports the module csv_text.
+                for alias in node.names:
+                    candidate = f"{node.module}.{alias.name}"
+                    found.add(candidate if is_module(candidate) else node.module)
     return found
+
+
+def is_module(name: str) -> bool:
+    path = PIPELINE.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 MODULES = {module_name(p): p for p in sorted(PIPELINE.rglob("*.py"))}

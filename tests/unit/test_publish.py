@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import struct
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 
 from pipeline.errors import PublishError
 from pipeline.publish import publish as publish_module
+from pipeline.publish.lock import building_path, new_attempt_id
 from pipeline.publish.publish import STORAGE_COMPATIBILITY_VERSION, publish
 from pipeline.publish.sql import SQL_DIRS, load_comments, load_sql, sql_dir
 from pipeline.result import STATUSES
@@ -255,7 +255,7 @@ def _boom(*args: object, **kwargs: object) -> None:
 
 @pytest.mark.parametrize(
     "step",
-    ["_build_cohort", "_copy_history", "_append_run", "_write_comments", "_keep_permissions"],
+    ["_build_cohort", "_copy_history", "_append_refused", "_append_run", "_write_comments"],
 )
 def test_a_failure_midway_leaves_the_published_file_unchanged(make_result, db, monkeypatch, step):
     publish(make_result(run_id="run-a"), db)
@@ -266,16 +266,19 @@ def test_a_failure_midway_leaves_the_published_file_unchanged(make_result, db, m
         publish(make_result(run_id="run-b"), db)
 
     assert db.read_bytes() == before
-    assert sorted(p.name for p in db.parent.iterdir()) == [db.name]
+    assert sorted(p.name for p in db.parent.iterdir()) == [f".{db.name}.lock", db.name]
 
 
-def test_a_failure_on_the_first_publication_leaves_nothing(make_result, db, monkeypatch):
+def test_a_failure_on_the_first_publication_leaves_only_the_empty_lock_file(
+    make_result, db, monkeypatch
+):
     monkeypatch.setattr(publish_module, "_write_comments", _boom)
 
     with pytest.raises(PublishError):
         publish(make_result(), db)
 
-    assert list(db.parent.iterdir()) == []
+    assert [p.name for p in db.parent.iterdir()] == [f".{db.name}.lock"]
+    assert (db.parent / f".{db.name}.lock").stat().st_size == 0
 
 
 def test_error_is_one_line_without_patient_values(make_result, db):
@@ -371,10 +374,11 @@ def test_database_guide_describes_every_table_and_column():
                 assert f"`{column}`" in section, f"{schema}.{table}.{column}"
 
 
-def test_building_file_is_hidden_next_to_the_target(tmp_path):
-    building = publish_module.building_path(tmp_path / "sigmd.duckdb")
+def test_building_file_is_hidden_next_to_the_target_and_named_by_the_attempt(tmp_path):
+    building = building_path(tmp_path / "sigmd.duckdb", "0123abcd")
     assert building.parent == tmp_path
-    assert building.name == f".sigmd.duckdb.building-{os.getpid()}"
+    assert building.name == ".sigmd.duckdb.building-0123abcd"
+    assert new_attempt_id() != new_attempt_id()
 
 
 def test_catalog_name_is_the_file_name_up_to_its_first_dot():

@@ -199,12 +199,19 @@ def test_other_vocabulary_tables_are_not_taken_for_concept(extract):
     assert [i.table for i in read_extract(extract, "omop").inputs].count("concept") == 1
 
 
-def test_split_and_parquet_tables_read_as_one(extract):
+def test_split_tables_read_as_one(extract):
     measurement = pl.read_csv(extract / "measurement.csv", infer_schema=False)
     (extract / "measurement.csv").unlink()
     measurement.head(10).write_csv(extract / "measurement_part-1.csv")
-    measurement.slice(10).with_columns(pl.col("value_as_number").cast(pl.Float64)).write_parquet(
-        extract / "measurement_part-2.parquet"
+    measurement.slice(10).write_csv(extract / "measurement_part-2.csv")
+    assert statuses(extract) == EXPECTED
+
+
+def test_parquet_tables_read_as_csv_does(extract):
+    measurement = pl.read_csv(extract / "measurement.csv", infer_schema=False)
+    (extract / "measurement.csv").unlink()
+    measurement.with_columns(pl.col("value_as_number").cast(pl.Float64)).write_parquet(
+        extract / "measurement.parquet"
     )
     assert statuses(extract) == EXPECTED
 

@@ -33,12 +33,9 @@ def status_of(path: Path) -> dict:
     return dict(screen_extract(path).screening.select("patient_id", "status").iter_rows())
 
 
-def test_a_table_split_over_csv_gz_and_parquet_files_reads_as_one(tmp_path):
+def test_a_table_split_over_csv_and_csv_gz_files_reads_as_one(tmp_path):
     path = folder(tmp_path)
-    (path / "labs_2020-01.csv.gz").write_bytes(gzip.compress((HEADER + "".join(ROWS[:2])).encode()))
-    pl.read_csv((HEADER + ROWS[2]).encode(), infer_schema=False).write_parquet(
-        path / "labs_2020-02.parquet"
-    )
+    (path / "labs_2020-01.csv.gz").write_bytes(gzip.compress((HEADER + "".join(ROWS[:3])).encode()))
     (path / "labs-2020-06.csv").write_text(HEADER + ROWS[3])
     (path / "truth.csv").write_text("not,a,table\n")
     (path / "laboratory.csv").write_text("not a labs file\n")
@@ -46,9 +43,28 @@ def test_a_table_split_over_csv_gz_and_parquet_files_reads_as_one(tmp_path):
     assert sorted(Path(i.path).name for i in extract.inputs if i.table == "labs") == [
         "labs-2020-06.csv",
         "labs_2020-01.csv.gz",
-        "labs_2020-02.parquet",
     ]
     assert status_of(path) == {"p1": "persistent"}
+
+
+def test_a_table_split_over_parquet_files_reads_as_one(tmp_path):
+    path = folder(tmp_path)
+    for month, rows in (("01", ROWS[:2]), ("02", ROWS[2:])):
+        pl.read_csv((HEADER + "".join(rows)).encode(), infer_schema=False).write_parquet(
+            path / f"labs_2020-{month}.parquet"
+        )
+    assert status_of(path) == {"p1": "persistent"}
+
+
+def test_a_table_in_both_csv_and_parquet_is_refused_never_merged(tmp_path):
+    # SPEC §2: a stale labs.csv next to labs.parquet is refused.
+    path = folder(tmp_path)
+    (path / "labs.csv").write_text(HEADER + "".join(ROWS[:2]))
+    pl.read_csv((HEADER + "".join(ROWS[2:])).encode(), infer_schema=False).write_parquet(
+        path / "labs.parquet"
+    )
+    with pytest.raises(ExtractRefused, match="both CSV and Parquet"):
+        read_extract(path)
 
 
 def test_column_names_match_case_insensitively_and_extra_columns_are_ignored(tmp_path):

@@ -17,6 +17,7 @@ from pipeline.read.reasons import REASONS
 from pipeline.result import Normalised, ScreenResult
 from pipeline.run import handoff
 from pipeline.validate.checks import cohort_checks
+from pipeline.validate.docs import docs_index
 from pipeline.validate.report import (
     Check,
     ValidationReport,
@@ -24,7 +25,7 @@ from pipeline.validate.report import (
     row_checks,
     validate_cohort,
 )
-from pipeline.validate.suites import docs_index, load_suite, run_suite
+from pipeline.validate.suites import load_suite, run_suite
 
 REPO = Path(__file__).parents[2]
 BASE = REPO / "tests" / "fixtures" / "broken" / "_base"
@@ -231,7 +232,7 @@ def test_data_docs_and_stored_results_never_show_patient_values(tmp_path):
 def test_a_failing_cohort_suite_aborts_the_publish(make_result, tmp_path):
     result = make_result()
     result.screening = result.screening.with_columns(pl.lit("F?").alias("sex"))
-    report = validate_cohort(result, docs_dir=None)
+    report = validate_cohort(result, results_dir=None)
     assert "sex_f_m_or_u" in failing(report.checks)
     with pytest.raises(ValidationFailed, match="sex_f_m_or_u"):
         publish(result, tmp_path / "sigmd.duckdb", validation=report)

@@ -4,12 +4,18 @@ A table may be split over several files sharing its prefix (`labs_2024-01.csv`,
 `labs_2024-02.csv`), as CSV, CSV.gz or Parquet. Every column is read as a string so that parsing
 is ours; two bookkeeping columns, `_file` and `_row`, let quarantined rows be traced back to
 their source line without copying their values anywhere. An extract with a column that looks
-like a direct identifier is refused as a whole.
+like a direct identifier is refused as a whole, and so is a table found in both CSV and Parquet
+files, a CSV file that is not UTF-8 text with LF or CRLF line ends, or one that names a column
+twice (`csv_text`). Blank lines are not rows: a CSV row with every field empty is dropped (its
+line still counts in `_row`, so later rows keep their line's number). Every refusal gives the
+true reason (permission denied, a symbolic link loop, UTF-16 text, ...) in one line.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import ExtractRefused
+from pipeline.read.sources import csv_text
 from pipeline.result import InputFile
 
 SUFFIXES = (".csv.gz", ".csv", ".parquet")
@@ -63,11 +70,9 @@ def normalise_column(name: str) -> str:
 
 
 def discover(directory: Path, prefixes: Sequence[str]) -> dict[str, list[Path]]:
-    """Map each table prefix to its files, sorted by name."""
+    """Map each table prefix to its files, sorted by name; refuse a table in two formats."""
     found: dict[str, list[Path]] = {p: [] for p in prefixes}
-    for path in sorted(directory.iterdir()):
-        if not path.is_file():
-            continue
+    for path in _entries(directory):
         lower = path.name.lower()
         suffix = next((s for s in SUFFIXES if lower.endswith(s)), None)
         if suffix is None:
@@ -75,9 +80,47 @@ def discover(directory: Path, prefixes: Sequence[str]) -> dict[str, list[Path]]:
         stem = lower[: -len(suffix)]
         for prefix in prefixes:
             if stem == prefix or re.match(rf"^{re.escape(prefix)}[_\-.]", stem):
-                found[prefix].append(path)
+                if _is_table_file(path):
+                    found[prefix].append(path)
                 break
+    for prefix, paths in found.items():
+        formats = {_file_format(p) for p in paths}
+        if len(formats) > 1:
+            names = ", ".join(p.name for p in paths)
+            raise ExtractRefused(
+                f"table '{prefix}' is in both CSV and Parquet files ({names}); the files of one "
+                "table must share one format: remove the stale ones",
+                file=str(directory),
+            )
     return found
+
+
+def _entries(directory: Path) -> list[Path]:
+    try:
+        return sorted(directory.iterdir())
+    except OSError as exc:
+        reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else None
+        raise ExtractRefused(
+            f"the extract folder cannot be listed ({reason or os.strerror(exc.errno or 0)})",
+            file=str(directory),
+        ) from None
+
+
+def _is_table_file(path: Path) -> bool:
+    """Whether a name that matches a table is a file to read; refuse a link that leads nowhere."""
+    try:
+        if path.is_file():
+            return True
+        if path.is_dir():
+            return False
+        path.stat()  # raises for a symbolic link loop or a link to a missing file
+    except OSError as exc:
+        raise csv_text.refusal_for_os_error(exc, path) from None
+    raise ExtractRefused("is not a regular file", file=path.name)
+
+
+def _file_format(path: Path) -> str:
+    return "parquet" if path.name.lower().endswith(".parquet") else "csv"
 
 
 def sha256_file(path: Path) -> str:
@@ -89,7 +132,14 @@ def sha256_file(path: Path) -> str:
 
 
 def file_columns(path: Path) -> list[str]:
-    """The header of one file, or ExtractRefused if it cannot be read."""
+    """The header of one file, or ExtractRefused (with its true reason) if it cannot be read."""
+    if path.name.lower().endswith(".parquet"):
+        csv_text.open_binary(path).close()  # refuses an unreadable file with its true reason
+    elif csv_text.header(path) is None:  # a .gz whose start is cut short
+        raise ExtractRefused(
+            "unreadable file: cut short, corrupt or with a row of too many fields (OSError)",
+            file=path.name,
+        )
     try:
         if path.name.lower().endswith(".parquet"):
             return list(pl.scan_parquet(path).collect_schema().names())
@@ -101,10 +151,12 @@ def file_columns(path: Path) -> list[str]:
 def scan_file(path: Path, columns: Sequence[str], rename: Mapping[str, str]) -> pl.LazyFrame:
     """Scan one file as strings, renamed to canonical names, with _file and _row added."""
     if path.name.lower().endswith(".parquet"):
-        frame = pl.scan_parquet(path)
+        frame = pl.scan_parquet(path).with_row_index("_row", offset=1)
     else:
-        frame = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
-    frame = frame.rename(dict(rename)).with_row_index("_row", offset=1)
+        frame = without_blank_rows(
+            pl.scan_csv(path, infer_schema=False).with_row_index("_row", offset=1)
+        )
+    frame = frame.rename(dict(rename))
     present = set(rename.values())
     return frame.select(
         *[
@@ -114,6 +166,11 @@ def scan_file(path: Path, columns: Sequence[str], rename: Mapping[str, str]) -> 
         pl.lit(path.name).alias("_file"),
         pl.col("_row").cast(pl.Int64),
     )
+
+
+def without_blank_rows(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Drop the rows of a CSV file whose every field is empty: blank lines are not rows."""
+    return frame.filter(~pl.all_horizontal(pl.exclude("_row").is_null()))
 
 
 def read_table(
@@ -159,11 +216,22 @@ def count_rows(path: Path) -> int:
         if path.name.lower().endswith(".parquet"):
             frame = pl.scan_parquet(path)
         else:
-            frame = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+            frame = without_blank_rows(
+                pl.scan_csv(path, infer_schema=False).with_row_index("_row", offset=1)
+            )
         # Counting nulls makes polars parse every field (a bare count would only split lines).
         counted = frame.select(pl.len().alias("__rows"), pl.all().null_count()).collect()
         return int(counted["__rows"].item())
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        if not path.name.lower().endswith(".parquet"):
+            line = csv_text.first_invalid_line(path)
+            if line is not None:
+                raise ExtractRefused(
+                    f"is not UTF-8 text (invalid bytes on line {line}); save it as UTF-8",
+                    file=path.name,
+                ) from None
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise csv_text.refusal_for_os_error(exc, path) from None
         raise ExtractRefused(
             f"unreadable file: cut short, corrupt or with a row of too many fields ({type(exc).__name__})",
             file=path.name,

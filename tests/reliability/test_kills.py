@@ -1,0 +1,102 @@
+"""SIGKILL at random points of a run: the published database is always the old or the new one.
+
+Each trial is a real `sigmd run` process killed with SIGKILL: in the read, screen, Data Docs or
+build phase after a random delay (so the kill lands at a random point of that phase or a later
+one), just before or just after the `os.replace` that publishes, or from outside at a random
+moment. Readers keep opening the database during all trials. After every trial: the database
+opens and holds the whole cohort; `audit.runs` gained a row exactly when the run exited 0 or was
+killed after its replace (then it had published); leftover building files are private (0600);
+nothing printed holds a traceback or a patient id. The run after the last trial removes every
+leftover and publishes.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+from collections import Counter
+
+from tests.reliability.conftest import (
+    Readers,
+    assert_clean_output,
+    copy_database,
+    finish,
+    leftovers,
+    run_sigmd,
+    start,
+    state,
+)
+
+# (phase, number of trials); the kill delay after entering the phase is random in [0, 1.5) s.
+PLAN = [
+    ("read", 7),
+    ("screen", 7),
+    ("docs", 4),
+    ("build", 7),
+    ("before_replace", 4),
+    ("after_replace", 4),
+    ("outside", 4),
+]
+
+
+def landing(marks: list[str]) -> str:
+    """Where a killed run was: the last phase it entered."""
+    for word, name in (
+        ("replaced", "after replace"),
+        ("replace", "before replace"),
+        ("build", "build"),
+        ("docs", "data docs"),
+        ("screen", "screen"),
+        ("read", "read"),
+    ):
+        if word in marks:
+            return name
+    return "start-up"
+
+
+def test_sigkill_at_random_points_never_breaks_the_published_database(extract, published, tmp_path):
+    db = copy_database(published, tmp_path / "db")
+    db.chmod(0o600)
+    rng = random.Random(20261201)
+    trials = [phase for phase, n in PLAN for _ in range(n)]
+    rng.shuffle(trials)
+    landed: Counter[str] = Counter()
+    survived = lost = 0
+    with Readers(db, extract.n_screened) as readers:
+        for number, phase in enumerate(trials):
+            before = state(db)
+            marks = tmp_path / f"marks-{number}"
+            if phase == "outside":
+                process = start(db, extract.folder, marks)
+                try:
+                    process.wait(timeout=rng.uniform(1.0, 12.0))
+                except Exception:
+                    process.send_signal(signal.SIGKILL)
+            else:
+                process = start(db, extract.folder, marks, phase=phase, delay=rng.uniform(0, 1.5))
+            outcome = finish(process, marks)
+            after = state(db)  # the database opens: never partial
+
+            assert outcome.code in (0, -9), outcome.stderr[-2000:]
+            assert after.n_screened == extract.n_screened
+            gained = after.n_runs - before.n_runs
+            assert gained == (1 if outcome.code == 0 or outcome.published else 0), (phase, outcome)
+            assert after.attempts[: len(before.attempts)] == before.attempts
+            assert_clean_output(outcome, extract)
+            for leftover in leftovers(db):
+                if leftover.is_file():
+                    assert leftover.stat().st_mode & 0o077 == 0, leftover.name
+            landed["exit 0" if outcome.code == 0 else landing(outcome.marks)] += 1
+            survived += 1
+            lost += 0 if gained in (0, 1) else 1
+
+        final = run_sigmd(db, extract.folder, tmp_path / "marks-final")
+    assert final.code == 0, final.stderr
+    assert leftovers(db) == []
+    assert readers.errors == []
+    assert readers.reads > 0
+    assert len(trials) >= 30
+    assert sum(landed[k] for k in ("read", "screen", "build", "before replace")) >= 12
+    print(f"\nkill trials: {len(trials)}, database intact after {survived}, lost runs {lost}")
+    print(f"where the kills landed: {dict(sorted(landed.items()))}")
+    print(f"reader connections during the trials: {readers.reads}, errors: {len(readers.errors)}")
