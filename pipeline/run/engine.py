@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,7 +23,7 @@ from pipeline.errors import ExtractRefused, RulesError
 from pipeline.read import normalize
 from pipeline.read.mapping import SiteMapping, load_mapping
 from pipeline.read.sources import read_extract
-from pipeline.read.sources.files import Extract, count_rows
+from pipeline.read.sources.files import Extract, naming_unreadable_file
 from pipeline.result import (
     EXCLUSIONS_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -126,23 +127,69 @@ def normalise_extract(
     with timer.step("read extract"):
         extract = read_extract(extract_dir, source_format)
         site_mapping = load_mapping(mapping or extract.default_mapping, rules)
+    normalised, _ = normalise_read(
+        extract,
+        extract_dir=str(Path(extract_dir)),
+        source_format=source_format,
+        rules=rules,
+        site_mapping=site_mapping,
+        started_at=started_at,
+        timer=timer,
+        suites=suites,
+        docs_dir=docs_dir,
+    )
+    return normalised
+
+
+# The columns of the Ig lab rows (as read) that the extract suite looks at
+# (`validate.extract_suite`).
+EXTRACT_SUITE_COLUMNS = ("patient_id", "collected_date", "test_code", "value", "unit", "_analyte")
+
+
+@dataclass
+class WholeExtractFacts:
+    """What the checks of a whole extract need from one part of it (one patient bucket)."""
+
+    relevant: pl.DataFrame  # the Ig lab rows as read: the extract suite's columns
+    unit_counts: pl.DataFrame  # normalize.unknown_unit_counts
+    has_igm: bool  # a usable IgM result was found
+
+
+def normalise_read(
+    extract: Extract,
+    *,
+    extract_dir: str,
+    source_format: str,
+    rules: Rules,
+    site_mapping: SiteMapping | None,
+    started_at: datetime,
+    timer: Timer | None = None,
+    suites: bool = True,
+    docs_dir: Path | None = None,
+    whole: bool = True,
+) -> tuple[Normalised, WholeExtractFacts]:
+    """Normalise an extract already read. `whole=False` (one bucket of an extract) skips the
+    checks that need the whole extract; the facts returned let the merge make them once."""
+    timer = timer or Timer(None)
     with naming_unreadable_file(extract):
-        outcomes, state, relevant = _validate_tables(extract.tables, rules, site_mapping, timer)
+        outcomes, state, relevant = _validate_tables(
+            extract.tables, rules, site_mapping, timer, whole=whole
+        )
     labs, meds, diags = outcomes["labs"], outcomes["medications"], outcomes["diagnoses"]
-    assert labs is not None
+    assert labs is not None and labs.unit_counts is not None
     run_id = make_run_id(extract.inputs, rules, site_mapping, source_format)
     quarantine, counts = quarantine_frame(outcomes), row_counts(outcomes)
     checks = [*validate.passed_table_checks(), *validate.row_checks(quarantine, counts)]
-    if suites:
+    if suites and whole:
         with timer.step("validate extract (great expectations)"):
             checks += validate.extract_suite(
                 relevant, rules, run_name=f"{run_id}-extract", docs_dir=docs_dir
             )
         validate.ValidationReport(checks).raise_if_failed(refusal=True)
-    return Normalised(
+    normalised = Normalised(
         run_id=run_id,
         source_format=source_format,
-        extract_dir=str(Path(extract_dir)),
+        extract_dir=extract_dir,
         rules_version=rules.version,
         rules_sha256=rules.sha256,
         mapping_sha256=site_mapping.sha256 if site_mapping else None,
@@ -159,6 +206,22 @@ def normalise_extract(
         timings=timer.timings,
         validation=validate.checks_frame(checks),
     )
+    facts = WholeExtractFacts(
+        relevant=relevant.select(*EXTRACT_SUITE_COLUMNS),
+        unit_counts=labs.unit_counts,
+        has_igm=has_igm(labs.used),
+    )
+    return normalised, facts
+
+
+def has_igm(used_labs: pl.DataFrame) -> bool:
+    return bool((used_labs["analyte"] == "igm").any())
+
+
+def refuse_without_igm(rules: Rules) -> None:
+    raise ExtractRefused(
+        "no usable IgM result (LOINC " + rules.loinc["igm"] + ") in the extract", file="labs"
+    )
 
 
 Outcomes = dict[str, normalize.TableOutcome | None]
@@ -169,19 +232,20 @@ def _validate_tables(
     rules: Rules,
     site_mapping: SiteMapping | None,
     timer: Timer,
+    *,
+    whole: bool = True,
 ) -> tuple[Outcomes, pl.DataFrame, pl.DataFrame]:
-    """Sort every row of every table into used / quarantined / ignored (one pass per table)."""
+    """Sort every row of every table into used / quarantined / ignored (one pass per table).
+    The extract is refused here unless `whole` is False (a bucket: the merge decides)."""
     with timer.step("validate patients"):
         assert tables["patients"] is not None  # mandatory: read_extract refuses without it
         patients, state = normalize.validate_patients(tables["patients"], rules)
     with timer.step("scan labs"):
         assert tables["labs"] is not None
         rows, class_counts = normalize.scan_labs(tables["labs"], rules, site_mapping)
-        labs = normalize.validate_labs(rows, class_counts, rules, site_mapping, state)
-    if not (labs.used["analyte"] == "igm").any():
-        raise ExtractRefused(
-            "no usable IgM result (LOINC " + rules.loinc["igm"] + ") in the extract", file="labs"
-        )
+        labs = normalize.validate_labs(rows, class_counts, rules, site_mapping, state, refuse=whole)
+    if whole and not has_igm(labs.used):
+        refuse_without_igm(rules)
     with timer.step("validate medications and diagnoses"):
         meds = (
             normalize.validate_medications(tables["medications"], state)
@@ -195,20 +259,6 @@ def _validate_tables(
         )
     outcomes = {"labs": labs, "patients": patients, "medications": meds, "diagnoses": diags}
     return outcomes, state, rows
-
-
-@contextmanager
-def naming_unreadable_file(extract: Extract) -> Iterator[None]:
-    """Turn a read failure in the middle of a file (cut short, corrupt) into a refusal that
-    names the file: the headers were fine, so read each file again to find the culprit."""
-    try:
-        yield
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        for item in extract.inputs:
-            count_rows(Path(item.path))  # raises ExtractRefused naming the file
-        raise ExtractRefused(
-            f"an input file could not be read ({type(exc).__name__})", file="extract"
-        ) from None
 
 
 def screen_normalised(
@@ -258,7 +308,11 @@ def screen_normalised(
 
 
 def quarantine_frame(outcomes: Outcomes) -> pl.DataFrame:
-    frames = [o.quarantine for o in outcomes.values() if o is not None]
+    return sorted_quarantine([o.quarantine for o in outcomes.values() if o is not None])
+
+
+def sorted_quarantine(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Quarantined rows of several tables (or buckets) in one order: table, file, row."""
     return pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *frames]).sort(
         ["table_name", "source_file", "source_row"]
     )
