@@ -75,12 +75,22 @@ def cli() -> None:
     help="CSV mapping the site's local lab codes and units to LOINC/UCUM "
     "(columns test_system, test_code, loinc[, local_unit, ucum_unit]).",
 )
+@click.option(
+    "--buckets",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Split the extract by patient into N buckets screened one after the other, so that "
+    "peak memory follows one bucket (docs/scaling.md). The result is the same for every N.",
+)
 def run(
+    *,
     extract_dir: Path,
     db_path: Path,
     source_format: str,
     rules_dir: Path | None,
     mapping: Path | None,
+    buckets: int,
 ) -> None:
     """Screen one extract and publish the cohort database.
 
@@ -88,14 +98,69 @@ def run(
     Example:
       sigmd run --extract /data/extracts/2024-06 --db /data/cohort/sigmd.duckdb
       sigmd run --extract site_b/ --db sigmd.duckdb --rules site_b_rules/ --mapping site_b_codes.csv
+      sigmd run --extract /data/extracts/2024-06 --db sigmd.duckdb --buckets 8
 
     Exits 0 on success. A refused extract exits non-zero with one line naming the file, column
     and reason, and leaves the previously published database unchanged.
     """
     result = screen_and_publish(
-        extract_dir, db_path, source_format=source_format, rules_dir=rules_dir, mapping=mapping
+        extract_dir,
+        db_path,
+        source_format=source_format,
+        rules_dir=rules_dir,
+        mapping=mapping,
+        buckets=buckets,
     )
     print_summary(result, db_path)
+
+
+@cli.command()
+@click.option(
+    "--extract",
+    "extract_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Extract folder, as for `sigmd run`.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the buckets (bucket=K/<table>.parquet and partition.json); a previous "
+    "partition there is replaced.",
+)
+@click.option(
+    "--buckets", required=True, type=click.IntRange(min=1), help="Number of patient buckets."
+)
+@click.option(
+    "--format",
+    "source_format",
+    type=click.Choice(FORMATS),
+    default="canonical",
+    show_default=True,
+    help="Layout of the extract folder.",
+)
+def partition(extract_dir: Path, out_dir: Path, buckets: int, source_format: str) -> None:
+    """Split an extract by patient into N buckets of Parquet files, in one streaming pass.
+
+    Each patient's rows, in every table, go to bucket sha256(patient_id) mod N
+    (docs/scaling.md); each row keeps its original file and row number. A refused extract is
+    refused here, as by `sigmd run`.
+
+    \b
+    Example:
+      sigmd partition --extract /data/extracts/2024-06 --out /shared/work/2024-06 --buckets 32
+    """
+    from pipeline.read.buckets import partition_extract
+
+    done = partition_extract(extract_dir, out_dir, buckets, source_format)
+    for table in done.tables:
+        click.echo(
+            f"{table}: {done.rows_read[table]} rows read, {sum(done.rows[table])} written "
+            f"over {done.buckets} buckets"
+        )
+    click.echo(f"Partition: {out_dir}")
 
 
 @cli.command()
@@ -202,6 +267,7 @@ def screen_and_publish(
     source_format: str = "canonical",
     rules_dir: Path | None = None,
     mapping: Path | None = None,
+    buckets: int = 1,
 ) -> ScreenResult:
     from rich.console import Console
 
@@ -222,14 +288,28 @@ def screen_and_publish(
             status.update(f"Screening: {step} ...")
 
         rules = load_rules(rules_dir)
-        result = screen_extract(
-            extract_dir,
-            source_format=source_format,
-            rules=rules,
-            mapping=mapping,
-            progress=progress,
-            docs_dir=docs_dir,
-        )
+        if buckets > 1:
+            from pipeline.run.merge import screen_bucketed
+
+            result = screen_bucketed(
+                extract_dir,
+                buckets,
+                source_format=source_format,
+                rules=rules,
+                mapping=mapping,
+                progress=progress,
+                docs_dir=docs_dir,
+                work_root=db_path.resolve().parent / ".sigmd-work",
+            )
+        else:
+            result = screen_extract(
+                extract_dir,
+                source_format=source_format,
+                rules=rules,
+                mapping=mapping,
+                progress=progress,
+                docs_dir=docs_dir,
+            )
         status.update("Validating the cohort ...")
         report = validate_cohort(result, rules=rules, docs_dir=docs_dir)
         status.update("Publishing the cohort database ...")
