@@ -12,6 +12,12 @@ JSON-serialisable values (paths, counts, ids): nothing patient-level goes to the
     screen        -> work_dir/screened: the cohort frames
     check_cohort  -> work_dir/validation.json: the output checks, raises if any fails
     publish       -> the cohort database, replaced atomically
+
+With patient buckets (SPEC §6), `normalise` and `screen` are replaced by:
+
+    partition        -> work_dir/partition: the extract as bucket=K/ Parquet (refusals here)
+    screen_bucket    -> work_dir/buckets/bucket=K: one bucket screened (mapped over buckets)
+    merge_and_check  -> work_dir/screened and validation.json, as `screen` + `check_cohort`
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 NORMALISED = "normalised"
 SCREENED = "screened"
 VALIDATION = "validation.json"
+PARTITION = "partition"
 
 
 def discover(extract_dir: str, source_format: str = "canonical") -> list[dict[str, Any]]:
@@ -109,3 +116,52 @@ def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     report.raise_if_failed()
     run_number = publish_result(result, db_path, validation=report)
     return {"run_id": result.run_id, "run_number": run_number, "db_path": str(db_path)}
+
+
+def partition(
+    extract_dir: str, work_dir: str, buckets: int, source_format: str = "canonical"
+) -> list[dict[str, Any]]:
+    """Split the extract into patient buckets; one small dict (bucket, folder) per bucket."""
+    from pipeline.read.buckets import partition_extract
+
+    done = partition_extract(extract_dir, Path(work_dir) / PARTITION, buckets, source_format)
+    return [{"bucket": k, "path": str(done.bucket_dir(k))} for k in range(done.buckets)]
+
+
+def screen_bucket(
+    work_dir: str, bucket: int, *, rules_dir: str | None = None, mapping: str | None = None
+) -> dict[str, Any]:
+    """Screen one bucket into its own folder (replaced whole: a retry redoes only this one)."""
+    from pipeline.read.buckets import Partition
+    from pipeline.rules import load_rules
+    from pipeline.run import merge
+
+    done = Partition.load(Path(work_dir) / PARTITION)
+    out = merge.screen_bucket(
+        done,
+        bucket,
+        merge.bucket_output(work_dir, bucket),
+        rules=load_rules(rules_dir),
+        mapping=mapping,
+    )
+    return {"bucket": bucket, "path": str(out)}
+
+
+def merge_and_check(
+    work_dir: str, db_path: str, bucket_dirs: list[str], *, rules_dir: str | None = None
+) -> dict[str, Any]:
+    """Merge the screened buckets (the checks of the whole extract made here, once), then run
+    the output checks as `check_cohort`; raises if any fails (nothing published)."""
+    from pipeline.read.buckets import Partition
+    from pipeline.rules import load_rules
+    from pipeline.run import handoff, merge
+    from pipeline.validate.report import docs_dir_for
+
+    done = Partition.load(Path(work_dir) / PARTITION)
+    dirs = sorted((Path(d) for d in bucket_dirs), key=lambda d: int(d.name.split("=")[1]))
+    if len(dirs) != done.buckets:
+        raise ValueError(f"{len(dirs)} screened buckets for a partition of {done.buckets}")
+    result = merge.merge_buckets(done, dirs, load_rules(rules_dir), docs_dir=docs_dir_for(db_path))
+    handoff.save(result, Path(work_dir) / SCREENED)
+    checked = check_cohort(work_dir, db_path, rules_dir=rules_dir)
+    return {**checked, "status_counts": result.status_counts()}
