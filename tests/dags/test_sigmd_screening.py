@@ -21,6 +21,7 @@ from types import ModuleType
 
 import duckdb
 import pytest
+from helpers.databases import all_tables
 
 from pipeline.errors import (
     ExtractRefused,
@@ -308,26 +309,6 @@ def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path):
     assert [(name, json.loads(extra)["db_path"]) for name, extra in events] == [
         ("sigmd_cohort_db", str(db.resolve()))
     ]
-
-
-TIMING_COLUMNS = {"started_at", "finished_at", "duration_seconds", "timings"}
-
-
-def all_tables(db: Path) -> dict[str, list[tuple]]:
-    """Every table of the database in a fixed order, without the columns that time a run."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        names = con.sql("select schema_name, table_name from duckdb_tables() order by all")
-        out = {}
-        for schema, table in names.fetchall():
-            columns = con.execute(
-                "select column_name from duckdb_columns() where schema_name = ? "
-                "and table_name = ? order by column_index",
-                [schema, table],
-            ).fetchall()
-            select = ", ".join(f'"{c}"' for (c,) in columns if c not in TIMING_COLUMNS)
-            query = f'select {select} from "{schema}"."{table}" order by all'
-            out[f"{schema}.{table}"] = con.sql(query).fetchall()
-    return out
 
 
 def test_dag_test_with_four_buckets_publishes_the_database_of_sigmd_run(airflow_db, tmp_path):

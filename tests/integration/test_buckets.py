@@ -11,8 +11,8 @@ import shutil
 import tomllib
 from pathlib import Path
 
-import duckdb
 import pytest
+from helpers.databases import all_tables
 
 from pipeline.cli import main
 from pipeline.synth import generate_extract
@@ -21,32 +21,6 @@ pytestmark = pytest.mark.integration
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "broken"
 DEMO = Path(__file__).parents[2] / ".." / "shared" / "data" / "mimic-iv-demo-2.2"
-# Columns that time a run (or number it within one database): the only ones allowed to differ.
-TIMING_COLUMNS = {"started_at", "finished_at", "duration_seconds", "timings"}
-
-
-def tables(db: Path) -> dict[str, list[tuple]]:
-    """Every table of the database, its rows in a fixed order, without the timing columns."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        names = con.sql(
-            "select schema_name, table_name from duckdb_tables() order by all"
-        ).fetchall()
-        out = {}
-        for schema, table in names:
-            columns = [
-                c
-                for (c,) in con.execute(
-                    "select column_name from duckdb_columns() where schema_name = ? "
-                    "and table_name = ? order by column_index",
-                    [schema, table],
-                ).fetchall()
-                if c not in TIMING_COLUMNS
-            ]
-            select = ", ".join(f'"{c}"' for c in columns)
-            out[f"{schema}.{table}"] = con.sql(
-                f'select {select} from "{schema}"."{table}" order by all'
-            ).fetchall()
-    return out
 
 
 def test_a_bucketed_run_publishes_the_database_of_one_bucket(tmp_path: Path, capsys):
@@ -59,7 +33,7 @@ def test_a_bucketed_run_publishes_the_database_of_one_bucket(tmp_path: Path, cap
     whole, bucketed = tmp_path / "one" / "sigmd.duckdb", tmp_path / "many" / "sigmd.duckdb"
     assert main(["run", "--extract", str(extract), "--db", str(whole)]) == 0
     assert main(["run", "--extract", str(extract), "--db", str(bucketed), "--buckets", "5"]) == 0
-    expected, got = tables(whole), tables(bucketed)
+    expected, got = all_tables(whole), all_tables(bucketed)
     assert got.keys() == expected.keys()
     assert {"cohort.screening", "cohort.exclusions", "audit.quarantine"} <= set(got)
     for name, rows in expected.items():
@@ -76,7 +50,7 @@ def test_a_bucketed_run_of_another_format_reads_through_its_adapter_first(tmp_pa
     common = ["run", "--format", "mimic-iv", "--extract", str(DEMO)]
     assert main([*common, "--db", str(whole)]) == 0
     assert main([*common, "--db", str(bucketed), "--buckets", "3"]) == 0
-    assert tables(bucketed) == tables(whole)
+    assert all_tables(bucketed) == all_tables(whole)
 
 
 def test_partition_command_reports_rows_in_and_out(tmp_path: Path, capsys):
