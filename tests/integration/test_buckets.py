@@ -99,3 +99,30 @@ def test_a_bucketed_run_refuses_what_a_whole_run_refuses_with_the_same_line(
     assert not db.exists()
     work = db.parent / ".sigmd-work"
     assert not work.exists() or list(work.iterdir()) == []
+
+
+def test_retrying_one_bucket_redoes_that_bucket_only(tmp_path: Path):
+    from pipeline.run import stages
+
+    extract = tmp_path / "extract"
+    generate_extract(extract, 80, seed=9)
+    work, db = tmp_path / "work", tmp_path / "out" / "sigmd.duckdb"
+    parts = stages.partition(str(extract), str(work), 3)
+    assert [p["bucket"] for p in parts] == [0, 1, 2]
+    done = [stages.screen_bucket(str(work), p["bucket"]) for p in parts]
+
+    def inodes() -> list[int]:
+        return [(Path(d["path"]) / "bucket.json").stat().st_ino for d in done]
+
+    before = inodes()
+    (work / "buckets" / ".bucket=1.writing-killed").mkdir()  # a killed attempt's leftovers
+    assert stages.screen_bucket(str(work), 1) == done[1]
+    after = inodes()
+    assert [after[0], after[2]] == [before[0], before[2]]
+    assert after[1] != before[1]
+
+    checked = stages.merge_and_check(str(work), str(db), [d["path"] for d in reversed(done)])
+    assert checked["success"]
+    stages.publish(str(work), str(db))
+    assert main(["run", "--extract", str(extract), "--db", str(tmp_path / "cli.duckdb")]) == 0
+    assert all_tables(db) == all_tables(tmp_path / "cli.duckdb")
