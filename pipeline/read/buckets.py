@@ -15,7 +15,7 @@ The digest is computed by DuckDB's `sha256()` over the distinct ids of each batc
 `partition_extract` reads the extract through its adapter (`--format`), so every format works
 and every refusal of SPEC §2 (missing table or column, identifier column, unreadable file)
 happens here, before any bucket is screened. It writes, in one streaming pass per table,
-`bucket=K/<table>.parquet`: the canonical columns as strings plus `_file` and `_row`, the row's
+`bucket=K/<table>/part-*.parquet`: the canonical columns as strings plus `_file` and `_row`, the row's
 original file and row number, so that a bucket's quarantine and exclusions still point at the
 delivered files. Rows keep their order within a bucket (the first of two exact duplicates stays
 first). `partition.json` records the input files with their SHA-256 (the run id is computed
@@ -48,7 +48,7 @@ TABLES = ("labs", "patients", "medications", "diagnoses")
 # Rows read per batch, and rows buffered across all buckets before they are written: memory
 # stays at a few batches whatever the size of the extract.
 BATCH_ROWS = 250_000
-BUFFERED_ROWS = 1_000_000
+BUFFERED_ROWS = 2_000_000
 
 _BUCKET_SQL = "(('0x' || left(sha256(id), 16))::UBIGINT % {n})::INTEGER"
 
@@ -169,54 +169,58 @@ def _check_target(target: Path) -> None:
 def _write_table(
     frame: pl.LazyFrame, directory: Path, table: str, buckets: int
 ) -> tuple[int, list[int]]:
-    """Stream one table into its bucket files; return rows read and rows written per bucket."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Stream one table into its bucket folders; return rows read and rows written per bucket.
 
-    empty = frame.head(0).collect()
-    schema = empty.to_arrow().schema
-    writers = []
-    for k in range(buckets):
-        (directory / f"bucket={k}").mkdir(exist_ok=True)
-        writers.append(pq.ParquetWriter(directory / f"bucket={k}" / f"{table}.parquet", schema))
+    Each bucket's rows are buffered and written as numbered Parquet parts
+    (`bucket=K/<table>/part-000000.parquet`, ...), read back in that order: the extract's.
+    """
+    folders = [directory / f"bucket={k}" / table for k in range(buckets)]
+    for folder in folders:
+        folder.mkdir(parents=True)
     buffers: list[list[pl.DataFrame]] = [[] for _ in range(buckets)]
     buffered = [0] * buckets
-    written = [0] * buckets
+    parts = [0] * buckets
     read = 0
     per_bucket = max(BUFFERED_ROWS // buckets, 10_000)
 
-    def flush(k: int) -> None:
-        if buffered[k]:
-            data = pl.concat(buffers[k]).to_arrow().cast(schema)
-            writers[k].write_table(pa.Table.from_batches(data.to_batches(), schema))
-            written[k] += buffered[k]
-            buffers[k].clear()
-            buffered[k] = 0
+    def flush(k: int, empty: pl.DataFrame | None = None) -> None:
+        data = pl.concat(buffers[k]) if buffers[k] else empty
+        if data is None:
+            return
+        data.write_parquet(folders[k] / f"part-{parts[k]:06d}.parquet", compression="lz4")
+        parts[k] += 1
+        buffers[k].clear()
+        buffered[k] = 0
 
-    try:
-        for batch in frame.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True):
-            read += batch.height
-            if buckets == 1:
-                parts = {0: batch}
-            else:
-                keyed = batch.with_columns(bucket_series(batch["patient_id"], buckets).alias("_k"))
-                parts = {
-                    int(key[0]): part.drop("_k")
-                    for key, part in keyed.partition_by(
-                        "_k", as_dict=True, maintain_order=True
-                    ).items()
-                }
-            for k, part in parts.items():
-                buffers[k].append(part)
-                buffered[k] += part.height
-                if buffered[k] >= per_bucket:
-                    flush(k)
-        for k in range(buckets):
-            flush(k)
-    finally:
-        for writer in writers:
-            writer.close()
+    for batch in frame.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True):
+        read += batch.height
+        for k, part in _split(batch, buckets):
+            buffers[k].append(part)
+            buffered[k] += part.height
+            if buffered[k] >= per_bucket:
+                flush(k)
+    empty = frame.head(0).collect()
+    for k in range(buckets):
+        flush(k, empty if parts[k] == 0 else None)  # every bucket has the table, maybe empty
+    written = [
+        int(pl.scan_parquet(part_files(folder)).select(pl.len()).collect().item())
+        for folder in folders
+    ]
     return read, written
+
+
+def _split(batch: pl.DataFrame, buckets: int) -> list[tuple[int, pl.DataFrame]]:
+    """The rows of a batch per bucket, each in the batch's order."""
+    if buckets == 1:
+        return [(0, batch)]
+    keyed = batch.with_columns(bucket_series(batch["patient_id"], buckets).alias("_bucket"))
+    split = keyed.partition_by("_bucket", as_dict=True, maintain_order=True)
+    return [(int(key[0]), part.drop("_bucket")) for key, part in split.items()]
+
+
+def part_files(folder: Path) -> list[Path]:
+    """A table's Parquet parts in one bucket, in the order they were written."""
+    return sorted(folder.glob("part-*.parquet"))
 
 
 def read_bucket(partition: Partition, k: int) -> Extract:
@@ -225,7 +229,7 @@ def read_bucket(partition: Partition, k: int) -> Extract:
         raise ValueError(f"bucket {k} is not in 0..{partition.buckets - 1}")
     folder = partition.bucket_dir(k)
     tables: dict[str, pl.LazyFrame | None] = {
-        t: pl.scan_parquet(folder / f"{t}.parquet") if t in partition.tables else None
+        t: pl.scan_parquet(part_files(folder / t)) if t in partition.tables else None
         for t in TABLES
     }
     hashing: Future[list[InputFile]] = Future()
