@@ -163,5 +163,7 @@ def merge_and_check(
         raise ValueError(f"{len(dirs)} screened buckets for a partition of {done.buckets}")
     result = merge.merge_buckets(done, dirs, load_rules(rules_dir), docs_dir=docs_dir_for(db_path))
     handoff.save(result, Path(work_dir) / SCREENED)
+    status_counts = result.status_counts()
+    del result  # check_cohort reads the hand-off back: one copy of the cohort at a time
     checked = check_cohort(work_dir, db_path, rules_dir=rules_dir)
-    return {**checked, "status_counts": result.status_counts()}
+    return {**checked, "status_counts": status_counts}
