@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task, task_group
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,9 +46,15 @@ atomically), `source_format` (`canonical`, `mimic-iv` or `omop`), optional `rule
 `mapping`, and `keep_work_dir`. Their defaults come from the environment of the DAG processor:
 `SIGMD_EXTRACT_DIR`, `SIGMD_DB_PATH`, `SIGMD_SOURCE_FORMAT`, `SIGMD_RULES_DIR`, `SIGMD_MAPPING`.
 
-**Tasks**: `discover` (files and headers) → `check_file` (each file read to its end, mapped) →
-`normalise` → `screen` → `check_cohort` (output checks; Data Docs next to the database) →
-`publish` (atomic replace; emits the `sigmd_cohort_db` asset event) → `remove_work_dir`.
+**Tasks**: `choose_route` picks one of two paths by the `buckets` param.
+`buckets` = 1 (default): `discover` (files and headers) → `check_file` (each file read to its
+end, mapped) → `normalise` → `screen` → `check_cohort` (output checks; Data Docs next to the
+database) → `publish` (atomic replace; emits the `sigmd_cohort_db` asset event) →
+`remove_work_dir`.
+`buckets` = N > 1 (patient buckets, docs/scaling.md): `bucketed.partition` (refusals here) →
+`bucketed.screen_bucket` (mapped over the N buckets, on any worker) →
+`bucketed.merge_and_check` (the GX suites and output checks once, on the merged cohort) →
+`bucketed.publish` → `bucketed.cleanup`. N is at most `core.max_map_length` (default 1024).
 
 **Failures**: a refused extract, a bad rules folder or mapping file, or failed output checks
 fail at once with one line naming the file, column and reason (no retry: fix the input and
@@ -94,6 +100,13 @@ PARAMS = {
     ),
     "mapping": _optional_path_param(
         "SIGMD_MAPPING", "CSV mapping local lab codes and units to LOINC/UCUM (optional)."
+    ),
+    "buckets": Param(
+        int(_env("SIGMD_BUCKETS", "1") or "1"),
+        type="integer",
+        minimum=1,
+        description="Patient buckets screened as mapped tasks (1: one screening task). "
+        "The published cohort is the same for every value.",
     ),
     "keep_work_dir": Param(
         False, type="boolean", description="Keep the run's work folder after a successful publish."
@@ -273,35 +286,130 @@ def sigmd_screening() -> None:
     @task(outlets=[COHORT_DB])
     def publish(checked: dict[str, Any]) -> dict[str, Any]:
         """Replace the cohort database atomically and emit the asset event."""
-        from pipeline.run import stages
-
-        with error_policy():
-            out = stages.publish(checked["work_dir"], _params()["db_path"])
-        get_current_context()["outlet_events"][COHORT_DB].extra = {
-            "db_path": str(Path(out["db_path"]).resolve()),
-            "run_id": out["run_id"],
-            "run_number": out["run_number"],
-        }
-        log.info(
-            "Published run %s (run number %s) to %s",
-            *(out[k] for k in ("run_id", "run_number", "db_path")),
-        )
-        return {**checked, **out}
+        return _publish(checked)
 
     @task
     def remove_work_dir(published: dict[str, Any]) -> None:
         """The hand-off files are not needed once the database is published."""
-        import shutil
+        _remove_work_dir(published)
 
-        if _params().get("keep_work_dir"):
-            log.info("Keeping the work folder %s", published["work_dir"])
-            return
-        shutil.rmtree(published["work_dir"], ignore_errors=True)
-        log.info("Removed the work folder %s", published["work_dir"])
+    @task.branch
+    def choose_route() -> str:
+        """One screening task (buckets = 1), or the screening mapped over patient buckets."""
+        return "discover" if int(_params().get("buckets") or 1) <= 1 else "bucketed.partition"
+
+    @task_group(group_id="bucketed")
+    def bucketed() -> None:
+        @task
+        def partition() -> list[dict[str, Any]]:
+            """Split the extract into patient buckets (Parquet); refuses a bad extract here."""
+            from airflow.sdk import conf
+
+            from pipeline.cli import check_db_name
+            from pipeline.errors import PublishError
+            from pipeline.run import stages
+
+            params = _params()
+            buckets = int(params["buckets"])
+            limit = conf.getint("core", "max_map_length")
+            with error_policy(also=(PublishError, ValueError)):
+                check_db_name(Path(params["db_path"]))
+                if buckets > limit:
+                    raise ValueError(
+                        f"buckets = {buckets} is more than core.max_map_length = {limit}"
+                    )
+            work_dir = _context_work_dir()
+            with error_policy():
+                parts = stages.partition(
+                    params["extract_dir"],
+                    work_dir,
+                    buckets,
+                    params["source_format"],
+                    db_path=params["db_path"],  # a refusal goes to the database's run journal
+                )
+            log.info("Partitioned the extract into %d buckets in %s", len(parts), work_dir)
+            return [{**p, "work_dir": work_dir} for p in parts]
+
+        @task(map_index_template="bucket {{ bucket_number }}")
+        def screen_bucket(part: dict[str, Any]) -> dict[str, Any]:
+            """Screen one patient bucket (mapped; a retry redoes this bucket only)."""
+            from pipeline.run import stages
+
+            context: Any = get_current_context()
+            context["bucket_number"] = part["bucket"]  # names the mapped instance
+            params = _params()
+            with error_policy():
+                out = stages.screen_bucket(
+                    part["work_dir"],
+                    part["bucket"],
+                    rules_dir=params.get("rules_dir"),
+                    mapping=params.get("mapping"),
+                )
+            return {**out, "work_dir": part["work_dir"]}
+
+        @task
+        def merge_and_check(screened: list[dict[str, Any]]) -> dict[str, Any]:
+            """Merge the buckets; the GX suites and output checks run once, on the merge."""
+            from pipeline.run import stages
+
+            work_dir = _context_work_dir()
+            with error_policy():
+                out = stages.merge_and_check(
+                    work_dir,
+                    _params()["db_path"],
+                    [s["path"] for s in screened],
+                    rules_dir=_params().get("rules_dir"),
+                )
+            log.info(
+                "%d buckets merged; patients per status: %s", len(screened), out["status_counts"]
+            )
+            return {"run_id": out["run_id"], "work_dir": work_dir}
+
+        @task(task_id="publish", outlets=[COHORT_DB])
+        def publish_merged(checked: dict[str, Any]) -> dict[str, Any]:
+            """Replace the cohort database atomically, once, and emit the asset event."""
+            return _publish(checked)
+
+        @task
+        def cleanup(published: dict[str, Any]) -> None:
+            """Remove the partition and the buckets' hand-off files once published."""
+            _remove_work_dir(published)
+
+        screened = screen_bucket.expand(part=partition())
+        cleanup(publish_merged(merge_and_check(screened)))
 
     files = discover()
+    route = choose_route()
+    route >> [files, bucketed()]
     checked = check_file.expand(input_file=files)
     remove_work_dir(publish(check_cohort(screen(normalise(checked)))))
+
+
+def _publish(checked: dict[str, Any]) -> dict[str, Any]:
+    from pipeline.run import stages
+
+    with error_policy():
+        out = stages.publish(checked["work_dir"], _params()["db_path"])
+    get_current_context()["outlet_events"][COHORT_DB].extra = {
+        "db_path": str(Path(out["db_path"]).resolve()),
+        "run_id": out["run_id"],
+        "run_number": out["run_number"],
+    }
+    log.info(
+        "Published run %s (run number %s) to %s",
+        *(out[k] for k in ("run_id", "run_number", "db_path")),
+    )
+    return {**checked, **out}
+
+
+def _remove_work_dir(published: dict[str, Any]) -> None:
+    import shutil
+
+    if _params().get("keep_work_dir"):
+        log.info("Keeping the work folder %s", published["work_dir"])
+        return
+    shutil.rmtree(published["work_dir"], ignore_errors=True)
+    log.info("Removed the work folder %s", published["work_dir"])
 
 
 screening_dag = sigmd_screening()

@@ -93,6 +93,14 @@ def cli() -> None:
     show_default=True,
     help="Runs kept in the Data Docs (the validation report next to the database).",
 )
+@click.option(
+    "--buckets",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Split the extract by patient into N buckets screened one after the other, so that "
+    "peak memory follows one bucket (docs/scaling.md). The result is the same for every N.",
+)
 def run(
     *,
     extract_dir: Path,
@@ -102,6 +110,7 @@ def run(
     mapping: Path | None,
     lock_timeout: float,
     docs_history: int,
+    buckets: int,
 ) -> None:
     """Screen one extract and publish the cohort database.
 
@@ -109,6 +118,7 @@ def run(
     Example:
       sigmd run --extract /data/extracts/2024-06 --db /data/cohort/sigmd.duckdb
       sigmd run --extract site_b/ --db sigmd.duckdb --rules site_b_rules/ --mapping site_b_codes.csv
+      sigmd run --extract /data/extracts/2024-06 --db sigmd.duckdb --buckets 8
 
     Exits 0 on success. A refused extract exits non-zero with one line naming the file, column
     and reason, and leaves the previously published database unchanged. Runs writing to one
@@ -123,9 +133,59 @@ def run(
         mapping=mapping,
         lock_timeout=lock_timeout,
         docs_history=docs_history,
+        buckets=buckets,
     )
     with contextlib.suppress(OSError):  # published: a closed or full stdout changes nothing
         print_summary(result, db_path)
+
+
+@cli.command()
+@click.option(
+    "--extract",
+    "extract_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Extract folder, as for `sigmd run`.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the buckets (bucket=K/<table>.parquet and partition.json); a previous "
+    "partition there is replaced.",
+)
+@click.option(
+    "--buckets", required=True, type=click.IntRange(min=1), help="Number of patient buckets."
+)
+@click.option(
+    "--format",
+    "source_format",
+    type=click.Choice(FORMATS),
+    default="canonical",
+    show_default=True,
+    help="Layout of the extract folder.",
+)
+def partition(extract_dir: Path, out_dir: Path, buckets: int, source_format: str) -> None:
+    """Split an extract by patient into N buckets of Parquet files, in one streaming pass.
+
+    Each patient's rows, in every table, go to bucket sha256(patient_id) mod N
+    (docs/scaling.md); each row keeps its original file and row number. A refused extract is
+    refused here, as by `sigmd run`.
+
+    \b
+    Example:
+      sigmd partition --extract /data/extracts/2024-06 --out /shared/work/2024-06 --buckets 32
+    """
+    from pipeline.read.buckets import partition_extract
+
+    done = partition_extract(extract_dir, out_dir, buckets, source_format)
+    for table in done.tables:
+        click.echo(
+            f"{table}: {done.rows_read[table]} rows read, {sum(done.rows[table])} written "
+            f"over {done.buckets} buckets"
+        )
+    click.echo(f"Partition: {out_dir}")
 
 
 @cli.command()
@@ -234,6 +294,7 @@ def screen_and_publish(
     mapping: Path | None = None,
     lock_timeout: float = 600,
     docs_history: int = 20,
+    buckets: int = 1,
 ) -> ScreenResult:
     """Screen and publish under the database's lock; a refusal is recorded in the run journal.
 
@@ -269,14 +330,30 @@ def screen_and_publish(
             status.update(f"Screening: {step} ...")
 
         rules = load_rules(rules_dir)
-        result = screen_extract(
-            extract_dir,
-            source_format=source_format,
-            rules=rules,
-            mapping=mapping,
-            progress=progress,
-            results_dir=results_dir,
-        )
+        if buckets > 1:
+            from pipeline.run.merge import screen_bucketed
+
+            result = screen_bucketed(
+                extract_dir,
+                buckets,
+                source_format=source_format,
+                rules=rules,
+                mapping=mapping,
+                progress=progress,
+                results_dir=results_dir,
+                # under the Data Docs' .work folder: removed with the run, or by the next run
+                # that takes the lock if this one dies
+                work_root=results_dir.parent,
+            )
+        else:
+            result = screen_extract(
+                extract_dir,
+                source_format=source_format,
+                rules=rules,
+                mapping=mapping,
+                progress=progress,
+                results_dir=results_dir,
+            )
         status.update("Validating the cohort ...")
         report = validate_cohort(result, rules=rules, results_dir=results_dir)
         status.update("Writing the Data Docs ...")

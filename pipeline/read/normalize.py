@@ -51,6 +51,9 @@ class TableOutcome:
     quarantine: pl.DataFrame
     ignored: pl.DataFrame  # reason, rows
     read: int
+    # labs only: rows and rows in a unit unknown for the analyte, per analyte and file
+    # (`unknown_unit_counts`), for the share check of a bucketed run, made on the merge.
+    unit_counts: pl.DataFrame | None = None
 
 
 def dedupe_flag(columns: list[str]) -> pl.Expr:
@@ -310,8 +313,11 @@ def validate_labs(
     state: pl.DataFrame,
     *,
     latest_date: date | None,
+    refuse: bool = True,
 ) -> TableOutcome:
-    """Validate the relevant lab rows; used rows carry parsed values in the row's unit."""
+    """Validate the relevant lab rows; used rows carry parsed values in the row's unit.
+
+    `refuse=False` (one bucket of an extract) leaves the unknown-unit share to the caller."""
     columns = [c for c in data_columns(rows) if not c.startswith("_")]
     frame = trimmed(
         rows.lazy().drop(
@@ -378,7 +384,9 @@ def validate_labs(
         "_reason",
     )
     collected = frame.collect()
-    check_unknown_unit_share(collected, rules)
+    unit_counts = unknown_unit_counts(collected)
+    if refuse:
+        refuse_unknown_unit_share(unit_counts, rules)
     others = class_counts.filter(pl.col("_class") != "relevant")
     duplicates = int((others["rows"] - others["distinct"]).sum())
     ignored = pl.concat(
@@ -389,15 +397,30 @@ def validate_labs(
         how="vertical_relaxed",
     )
     read = int(class_counts["rows"].sum())
-    return split(collected, "labs", read, ignored)
+    outcome = split(collected, "labs", read, ignored)
+    outcome.unit_counts = unit_counts
+    return outcome
 
 
-def check_unknown_unit_share(rows: pl.DataFrame, rules: Rules) -> None:
-    """Refuse the extract when too many of an analyte's rows carry a unit unknown for it."""
-    counted = rows.filter(~pl.col("_dup") & pl.col("analyte").is_not_null())
+def unknown_unit_counts(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per analyte and file: the rows counted (no duplicates) and those in an unknown unit."""
+    return (
+        rows.filter(~pl.col("_dup") & pl.col("analyte").is_not_null())
+        .group_by("analyte", "_file")
+        .agg(
+            pl.len().cast(pl.Int64).alias("rows"),
+            pl.col("factor").is_null().sum().cast(pl.Int64).alias("unknown"),
+        )
+    )
+
+
+def refuse_unknown_unit_share(counts: pl.DataFrame, rules: Rules) -> None:
+    """Refuse the extract when too many of an analyte's rows carry a unit unknown for it.
+
+    `counts` are `unknown_unit_counts` of the whole extract (of one run, or of every bucket)."""
     shares = (
-        counted.group_by("analyte")
-        .agg(pl.len().alias("rows"), pl.col("factor").is_null().sum().alias("unknown"))
+        counts.group_by("analyte")
+        .agg(pl.col("rows").sum(), pl.col("unknown").sum())
         .filter(
             (pl.col("rows") >= rules.unknown_unit_min_rows)
             & (pl.col("unknown") > rules.max_unknown_unit_share * pl.col("rows"))
@@ -408,10 +431,10 @@ def check_unknown_unit_share(rows: pl.DataFrame, rules: Rules) -> None:
         return
     analyte, rows_n, unknown = shares.row(0)
     worst_file = (
-        counted.filter((pl.col("analyte") == analyte) & pl.col("factor").is_null())
+        counts.filter((pl.col("analyte") == analyte) & (pl.col("unknown") > 0))
         .group_by("_file")
-        .len()
-        .sort(["len", "_file"], descending=[True, False])
+        .agg(pl.col("unknown").sum())
+        .sort(["unknown", "_file"], descending=[True, False])
         .item(0, "_file")
     )
     name = {"igm": "IgM", "igg": "IgG", "iga": "IgA"}[analyte]

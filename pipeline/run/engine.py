@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,7 +23,7 @@ from pipeline.errors import ExtractRefused, RulesError
 from pipeline.read import normalize
 from pipeline.read.mapping import SiteMapping, load_mapping
 from pipeline.read.sources import DATE_SHIFTED_FORMATS, read_extract
-from pipeline.read.sources.files import Extract, count_rows
+from pipeline.read.sources.files import Extract, naming_unreadable_file
 from pipeline.result import (
     EXCLUSIONS_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -123,8 +124,6 @@ def normalise_extract(
     extract's date may be: a later date quarantines its row (SPEC §2).
     """
     started_at = datetime.now(UTC)
-    run_date = run_date or started_at.date()
-    latest_date = None if source_format in DATE_SHIFTED_FORMATS else run_date
     if suites:
         preload_suites()
     timer = Timer(progress)
@@ -133,25 +132,74 @@ def normalise_extract(
     with timer.step("read extract"):
         extract = read_extract(extract_dir, source_format)
         site_mapping = load_mapping(mapping or extract.default_mapping, rules)
+    normalised, _ = normalise_read(
+        extract,
+        extract_dir=str(Path(extract_dir)),
+        source_format=source_format,
+        rules=rules,
+        site_mapping=site_mapping,
+        started_at=started_at,
+        timer=timer,
+        suites=suites,
+        results_dir=results_dir,
+        run_date=run_date,
+    )
+    return normalised
+
+
+# The columns of the Ig lab rows (as read) that the extract suite looks at
+# (`validate.extract_suite`).
+EXTRACT_SUITE_COLUMNS = ("patient_id", "collected_date", "test_code", "value", "unit", "_analyte")
+
+
+@dataclass
+class WholeExtractFacts:
+    """What the checks of a whole extract need from one part of it (one patient bucket)."""
+
+    relevant: pl.DataFrame  # the Ig lab rows as read: the extract suite's columns
+    unit_counts: pl.DataFrame  # normalize.unknown_unit_counts
+    has_igm: bool  # a usable IgM result was found
+
+
+def normalise_read(
+    extract: Extract,
+    *,
+    extract_dir: str,
+    source_format: str,
+    rules: Rules,
+    site_mapping: SiteMapping | None,
+    started_at: datetime,
+    timer: Timer | None = None,
+    suites: bool = True,
+    results_dir: Path | None = None,
+    run_date: date | None = None,
+    whole: bool = True,
+) -> tuple[Normalised, WholeExtractFacts]:
+    """Normalise an extract already read. `whole=False` (one bucket of an extract) skips the
+    checks that need the whole extract; the facts returned let the merge make them once.
+    `run_date` (default: the UTC day the run started) is the last day an extract's date may be:
+    a later date quarantines its row (SPEC §2); date-shifted formats have no such limit."""
+    timer = timer or Timer(None)
+    latest_date = None if source_format in DATE_SHIFTED_FORMATS else (run_date or started_at.date())
     with naming_unreadable_file(extract):
         outcomes, state, relevant = _validate_tables(
-            extract.tables, rules, site_mapping, timer, latest_date
+            extract.tables, rules, site_mapping, timer, latest_date, whole=whole
         )
     labs, meds, diags = outcomes["labs"], outcomes["medications"], outcomes["diagnoses"]
-    assert labs is not None
+    assert labs is not None and labs.unit_counts is not None
     run_id = make_run_id(extract.inputs, rules, site_mapping, source_format)
     quarantine, counts = quarantine_frame(outcomes), row_counts(outcomes)
     checks = [*validate.passed_table_checks(), *validate.row_checks(quarantine, counts)]
-    if suites:
+    if suites and whole:
         with timer.step("validate extract (great expectations)"):
             checks += validate.extract_suite(
                 relevant, rules, run_name=f"{run_id}-extract", results_dir=results_dir
             )
         validate.ValidationReport(checks).raise_if_failed(refusal=True)
-    return Normalised(
+    normalised = Normalised(
         run_id=run_id,
         source_format=source_format,
-        extract_dir=str(Path(extract_dir)),
+        extract_dir=extract_dir,
         rules_version=rules.version,
         rules_sha256=rules.sha256,
         mapping_sha256=site_mapping.sha256 if site_mapping else None,
@@ -168,6 +216,22 @@ def normalise_extract(
         timings=timer.timings,
         validation=validate.checks_frame(checks),
     )
+    facts = WholeExtractFacts(
+        relevant=relevant.select(*EXTRACT_SUITE_COLUMNS),
+        unit_counts=labs.unit_counts,
+        has_igm=has_igm(labs.used),
+    )
+    return normalised, facts
+
+
+def has_igm(used_labs: pl.DataFrame) -> bool:
+    return bool((used_labs["analyte"] == "igm").any())
+
+
+def refuse_without_igm(rules: Rules) -> None:
+    raise ExtractRefused(
+        "no usable IgM result (LOINC " + rules.loinc["igm"] + ") in the extract", file="labs"
+    )
 
 
 Outcomes = dict[str, normalize.TableOutcome | None]
@@ -179,8 +243,11 @@ def _validate_tables(
     site_mapping: SiteMapping | None,
     timer: Timer,
     latest_date: date | None,
+    *,
+    whole: bool = True,
 ) -> tuple[Outcomes, pl.DataFrame, pl.DataFrame]:
-    """Sort every row of every table into used / quarantined / ignored (one pass per table)."""
+    """Sort every row of every table into used / quarantined / ignored (one pass per table).
+    The extract is refused here unless `whole` is False (a bucket: the merge decides)."""
     with timer.step("validate patients"):
         assert tables["patients"] is not None  # mandatory: read_extract refuses without it
         patients, state = normalize.validate_patients(
@@ -190,12 +257,10 @@ def _validate_tables(
         assert tables["labs"] is not None
         rows, class_counts = normalize.scan_labs(tables["labs"], rules, site_mapping)
         labs = normalize.validate_labs(
-            rows, class_counts, rules, site_mapping, state, latest_date=latest_date
+            rows, class_counts, rules, site_mapping, state, latest_date=latest_date, refuse=whole
         )
-    if not (labs.used["analyte"] == "igm").any():
-        raise ExtractRefused(
-            "no usable IgM result (LOINC " + rules.loinc["igm"] + ") in the extract", file="labs"
-        )
+    if whole and not has_igm(labs.used):
+        refuse_without_igm(rules)
     with timer.step("validate medications and diagnoses"):
         meds = (
             normalize.validate_medications(
@@ -211,20 +276,6 @@ def _validate_tables(
         )
     outcomes = {"labs": labs, "patients": patients, "medications": meds, "diagnoses": diags}
     return outcomes, state, rows
-
-
-@contextmanager
-def naming_unreadable_file(extract: Extract) -> Iterator[None]:
-    """Turn a read failure in the middle of a file (cut short, corrupt) into a refusal that
-    names the file: the headers were fine, so read each file again to find the culprit."""
-    try:
-        yield
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        for item in extract.inputs:
-            count_rows(Path(item.path))  # raises ExtractRefused naming the file
-        raise ExtractRefused(
-            f"an input file could not be read ({type(exc).__name__})", file="extract"
-        ) from None
 
 
 def screen_normalised(
@@ -274,7 +325,11 @@ def screen_normalised(
 
 
 def quarantine_frame(outcomes: Outcomes) -> pl.DataFrame:
-    frames = [o.quarantine for o in outcomes.values() if o is not None]
+    return sorted_quarantine([o.quarantine for o in outcomes.values() if o is not None])
+
+
+def sorted_quarantine(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Quarantined rows of several tables (or buckets) in one order: table, file, row."""
     return pl.concat([pl.DataFrame(schema=QUARANTINE_SCHEMA), *frames]).sort(
         ["table_name", "source_file", "source_row"]
     )

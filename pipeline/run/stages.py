@@ -14,6 +14,12 @@ JSON-serialisable values (paths, counts, ids): nothing patient-level goes to the
                      Docs (the suites' results are saved in work_dir/gx-results meanwhile)
     publish       -> the cohort database, replaced atomically under the database's lock
 
+With patient buckets (SPEC §6), `normalise` and `screen` are replaced by:
+
+    partition        -> work_dir/partition: the extract as bucket=K/ Parquet (refusals here)
+    screen_bucket    -> work_dir/buckets/bucket=K: one bucket screened (mapped over buckets)
+    merge_and_check  -> work_dir/screened and validation.json, as `screen` + `check_cohort`
+
 Writes beside the database (Data Docs, the run journal of refused runs, the database itself)
 each take the database's lock (`pipeline.publish.lock`), so a DAG run and a `sigmd run` on the
 same file take turns.
@@ -32,6 +38,7 @@ NORMALISED = "normalised"
 SCREENED = "screened"
 VALIDATION = "validation.json"
 GX_RESULTS = "gx-results"
+PARTITION = "partition"
 
 
 def discover(extract_dir: str, source_format: str = "canonical") -> list[dict[str, Any]]:
@@ -172,3 +179,63 @@ def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     report.raise_if_failed()
     run_number = publish_result(result, db_path, validation=report, attempt_id=new_attempt_id())
     return {"run_id": result.run_id, "run_number": run_number, "db_path": str(db_path)}
+
+
+def partition(
+    extract_dir: str,
+    work_dir: str,
+    buckets: int,
+    source_format: str = "canonical",
+    *,
+    db_path: str | None = None,
+) -> list[dict[str, Any]]:
+    """Split the extract into patient buckets; one small dict (bucket, folder) per bucket.
+    With `db_path`, a refusal is recorded in that database's run journal."""
+    from pipeline.read.buckets import partition_extract
+
+    with _recording_refusals(db_path, extract_dir, source_format, work_dir):
+        done = partition_extract(extract_dir, Path(work_dir) / PARTITION, buckets, source_format)
+    return [{"bucket": k, "path": str(done.bucket_dir(k))} for k in range(done.buckets)]
+
+
+def screen_bucket(
+    work_dir: str, bucket: int, *, rules_dir: str | None = None, mapping: str | None = None
+) -> dict[str, Any]:
+    """Screen one bucket into its own folder (replaced whole: a retry redoes only this one)."""
+    from pipeline.read.buckets import Partition
+    from pipeline.rules import load_rules
+    from pipeline.run import merge
+
+    done = Partition.load(Path(work_dir) / PARTITION)
+    out = merge.screen_bucket(
+        done,
+        bucket,
+        merge.bucket_output(work_dir, bucket),
+        rules=load_rules(rules_dir),
+        mapping=mapping,
+    )
+    return {"bucket": bucket, "path": str(out)}
+
+
+def merge_and_check(
+    work_dir: str, db_path: str, bucket_dirs: list[str], *, rules_dir: str | None = None
+) -> dict[str, Any]:
+    """Merge the screened buckets (the checks of the whole extract made here, once), then run
+    the output checks as `check_cohort`; raises if any fails (nothing published)."""
+    from pipeline.read.buckets import Partition
+    from pipeline.rules import load_rules
+    from pipeline.run import handoff, merge
+
+    done = Partition.load(Path(work_dir) / PARTITION)
+    dirs = sorted((Path(d) for d in bucket_dirs), key=lambda d: int(d.name.split("=")[1]))
+    if len(dirs) != done.buckets:
+        raise ValueError(f"{len(dirs)} screened buckets for a partition of {done.buckets}")
+    with _recording_refusals(db_path, done.extract_dir, done.source_format, work_dir):
+        result = merge.merge_buckets(
+            done, dirs, load_rules(rules_dir), results_dir=Path(work_dir) / GX_RESULTS
+        )
+    handoff.save(result, Path(work_dir) / SCREENED)
+    status_counts = result.status_counts()
+    del result  # check_cohort reads the hand-off back: one copy of the cohort at a time
+    checked = check_cohort(work_dir, db_path, rules_dir=rules_dir)
+    return {**checked, "status_counts": status_counts}

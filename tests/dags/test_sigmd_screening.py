@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from types import ModuleType
 
 import duckdb
 import pytest
+from helpers.databases import all_tables
 
 from pipeline.errors import (
     ExtractRefused,
@@ -35,6 +37,12 @@ from .conftest import DAG_FILE, DAGS, load_dag_module
 
 DAG_ID = "sigmd_screening"
 TASKS = {
+    "choose_route",
+    "bucketed.partition",
+    "bucketed.screen_bucket",
+    "bucketed.merge_and_check",
+    "bucketed.publish",
+    "bucketed.cleanup",
     "discover",
     "check_file",
     "normalise",
@@ -132,9 +140,23 @@ def test_dag_maps_the_file_check_over_the_extract_files(dag_module: ModuleType):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
 
+def test_dag_maps_the_screening_over_patient_buckets(dag_module: ModuleType):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    dag = load_dag_module("sigmd_screening_end_to_end").screening_dag
+    assert dag.get_task("choose_route").downstream_task_ids == {"discover", "bucketed.partition"}
+    assert isinstance(dag.get_task("bucketed.screen_bucket"), MappedOperator)
+    chain = ["partition", "screen_bucket", "merge_and_check", "publish", "cleanup"]
+    for upstream, downstream in itertools.pairwise(chain):
+        task = dag.get_task(f"bucketed.{upstream}")
+        assert task.downstream_task_ids == {f"bucketed.{downstream}"}
+    assert dag.params["buckets"] == 1
+
+
 def test_publish_declares_the_cohort_database_asset(dag_module: ModuleType):
     outlets = dag_module.screening_dag.get_task("publish").outlets
     assert outlets == [dag_module.COHORT_DB]
+    assert dag_module.screening_dag.get_task("bucketed.publish").outlets == outlets
     assert dag_module.COHORT_DB.name == "sigmd_cohort_db"
 
 
@@ -289,3 +311,31 @@ def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path):
     assert [(name, json.loads(extra)["db_path"]) for name, extra in events] == [
         ("sigmd_cohort_db", str(db.resolve()))
     ]
+
+
+def test_dag_test_with_four_buckets_publishes_the_database_of_sigmd_run(airflow_db, tmp_path):
+    from pipeline.cli import main
+    from pipeline.synth import generate_extract
+
+    extract = tmp_path / "extract"
+    generate_extract(extract, 300, seed=4, split_labs=2)
+    db = tmp_path / "airflow" / "sigmd.duckdb"
+    conf = {"extract_dir": str(extract), "db_path": str(db), "buckets": 4}
+
+    dag = load_dag_module("sigmd_screening_bucketed").screening_dag
+    for t in dag.tasks:
+        t.retries = 0
+    run = dag.test(run_conf=conf)
+
+    assert run.state == "success"
+    states = {}
+    for ti in run.get_task_instances():
+        states.setdefault(ti.task_id, []).append((ti.map_index, ti.state))
+    assert sorted(states["bucketed.screen_bucket"]) == [(k, "success") for k in range(4)]
+    assert states["discover"] == [(-1, "skipped")]
+    assert states["bucketed.publish"] == [(-1, "success")]
+    assert main(["run", "--extract", str(extract), "--db", str(tmp_path / "cli.duckdb")]) == 0
+    published = all_tables(db)
+    assert len(published["cohort.screening"]) > 100
+    assert published == all_tables(tmp_path / "cli.duckdb")
+    assert not any((db.parent / ".sigmd-work" / DAG_ID).iterdir())

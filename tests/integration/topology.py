@@ -139,6 +139,9 @@ class Topology:
 
     dags_folder: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Celery workers to start (the compose file's `--scale celery-worker=N`). Each reports its
+    # own hostname (`worker_hostname.py`), so a test can tell which one ran a task.
+    workers: int = 1
     root: Path = field(init=False)
     processes: list[Process] = field(default_factory=list, init=False)
     env: dict[str, str] = field(default_factory=dict, init=False)
@@ -167,6 +170,10 @@ class Topology:
         self.env = self.airflow_env()
         self.airflow("db", "migrate", timeout=max(30.0, deadline - time.monotonic()))
         for name, args in AIRFLOW_COMPONENTS:
+            if name == "celery-worker":
+                for i in range(1, self.workers + 1):
+                    self.start_worker(i, args)
+                continue
             self._spawn(name, [self.airflow_executable(), *args], env=self.env)
         self.wait_for(self.api_server_healthy, "the API server", deadline)
 
@@ -225,6 +232,29 @@ class Topology:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SIGMD_"))}
         env.update(airflow_settings(self.root / "airflow", self.dags_folder, self.ports))
         env.update(self.extra_env)
+        return env
+
+    def start_worker(self, i: int, args: Sequence[str]) -> None:
+        if self.workers == 1:
+            self._spawn("celery-worker", [self.airflow_executable(), *args], env=self.env)
+            return
+        named = [*args, "--celery-hostname", f"sigmd-worker-{i}@%h"]
+        self._spawn(
+            f"celery-worker-{i}", [self.airflow_executable(), *named], env=self.worker_env(i)
+        )
+
+    def worker_env(self, i: int) -> dict[str, str]:
+        """Worker `i`'s environment: its own log server port and hostname (`sigmd-worker-i`)."""
+        env = dict(self.env)
+        path = [str(Path(__file__).parent), *filter(None, [env.get("PYTHONPATH")])]
+        env.update(
+            {
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_hostname.hostname",
+                "SIGMD_TOPOLOGY_WORKER": f"sigmd-worker-{i}",
+                "PYTHONPATH": os.pathsep.join(path),
+            }
+        )
         return env
 
     # --- readiness ------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ import errno
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,6 +236,20 @@ def count_rows(path: Path) -> int:
         raise ExtractRefused(
             f"unreadable file: cut short, corrupt or with a row of too many fields ({type(exc).__name__})",
             file=path.name,
+        ) from None
+
+
+@contextmanager
+def naming_unreadable_file(extract: Extract) -> Iterator[None]:
+    """Turn a read failure in the middle of a file (cut short, corrupt) into a refusal that
+    names the file: the headers were fine, so read each file again to find the culprit."""
+    try:
+        yield
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        for item in extract.inputs:
+            count_rows(Path(item.path))  # raises ExtractRefused naming the file
+        raise ExtractRefused(
+            f"an input file could not be read ({type(exc).__name__})", file="extract"
         ) from None
 
 

@@ -1,0 +1,243 @@
+"""Split an extract by patient into N buckets of Parquet files, and read one bucket back.
+
+Every rule of SPEC §3 looks at one patient at a time, so an extract can be screened bucket by
+bucket as long as all the rows of a patient, in every table, land in the same bucket:
+
+    bucket(patient_id) = u64_be(sha256(utf8(strip(patient_id)))[0:8]) mod N
+
+that is, the first 8 bytes of the SHA-256 digest of the id's UTF-8 bytes (after trimming the
+spaces the screening trims too), read as a big-endian unsigned 64-bit integer, modulo N. A
+missing or blank id goes to bucket 0. SHA-256 is a standard, so an id has the same bucket on
+every platform and with every library version (polars' `hash` is not stable across releases).
+The digest is computed by DuckDB's `sha256()` over the distinct ids of each batch (vectorised);
+`stable_bucket` is the same function in plain Python, the reference the unit tests pin.
+
+`partition_extract` reads the extract through its adapter (`--format`), so every format works
+and every refusal of SPEC §2 (missing table or column, identifier column, unreadable file)
+happens here, before any bucket is screened. It writes, in one streaming pass per table,
+`bucket=K/<table>/part-*.parquet`: the canonical columns as strings plus `_file` and `_row`, the row's
+original file and row number, so that a bucket's quarantine and exclusions still point at the
+delivered files. Rows keep their order within a bucket (the first of two exact duplicates stays
+first). `partition.json` records the input files with their SHA-256 (the run id is computed
+from them, not from the Parquet files) and the rows of every table in and out, per bucket;
+rows in must equal rows out. The folder is written aside and renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline.errors import PublishError
+from pipeline.read.parse import blank_to_null
+from pipeline.read.sources import read_extract
+from pipeline.read.sources.files import Extract, naming_unreadable_file
+from pipeline.result import InputFile
+
+MANIFEST = "partition.json"
+TABLES = ("labs", "patients", "medications", "diagnoses")
+# Rows read per batch, and rows buffered across all buckets before they are written: memory
+# stays at a few batches whatever the size of the extract.
+BATCH_ROWS = 250_000
+BUFFERED_ROWS = 2_000_000
+
+_BUCKET_SQL = "(('0x' || left(sha256(id), 16))::UBIGINT % {n})::INTEGER"
+
+
+def stable_bucket(patient_id: str | None, n: int) -> int:
+    """The bucket of one patient id (the reference definition; see the module docstring)."""
+    trimmed = patient_id.strip() if patient_id is not None else ""
+    if n == 1 or not trimmed:
+        return 0
+    digest = hashlib.sha256(trimmed.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n
+
+
+def bucket_series(patient_ids: pl.Series, n: int) -> pl.Series:
+    """The bucket of every id of a column, computed once per distinct id (vectorised)."""
+    import duckdb
+
+    ids = patient_ids.to_frame("raw").with_columns(id=blank_to_null(pl.col("raw")))
+    distinct = ids.select(pl.col("id").unique()).drop_nulls()
+    with duckdb.connect() as con:
+        con.register("ids", distinct.to_arrow())
+        table = con.sql(f"select id, {_BUCKET_SQL.format(n=int(n))} as bucket from ids").pl()
+    return (
+        ids.join(table, on="id", how="left", maintain_order="left")
+        .select(pl.col("bucket").fill_null(0).cast(pl.Int32))
+        .to_series()
+    )
+
+
+@dataclass
+class Partition:
+    """What `partition.json` records about one partitioned extract."""
+
+    buckets: int
+    source_format: str
+    extract_dir: str
+    inputs: list[InputFile]
+    tables: list[str]  # the tables present in the extract (optional ones may be absent)
+    rows: dict[str, list[int]]  # table -> rows written per bucket
+    rows_read: dict[str, int]
+    default_mapping: str | None
+    started_at: str
+    directory: str = field(default="", compare=False)
+
+    @classmethod
+    def load(cls, directory: Path | str) -> Partition:
+        data = json.loads((Path(directory) / MANIFEST).read_text("utf-8"))
+        data["inputs"] = [InputFile(**i) for i in data["inputs"]]
+        return cls(**data, directory=str(directory))
+
+    def bucket_dir(self, k: int) -> Path:
+        return Path(self.directory) / f"bucket={k}"
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = asdict(self)
+        data.pop("directory")
+        return json.dumps(data, indent=1, sort_keys=True)
+
+
+def partition_extract(
+    extract_dir: Path | str, out_dir: Path | str, buckets: int, source_format: str = "canonical"
+) -> Partition:
+    """Write the extract as `bucket=K/<table>.parquet` folders under `out_dir` (replaced whole)."""
+    if buckets < 1:
+        raise ValueError("buckets must be at least 1")
+    started_at = datetime.now(UTC).isoformat()
+    extract = read_extract(extract_dir, source_format)
+    target = Path(out_dir)
+    _check_target(target)
+    staging = target.with_name(f".{target.name}.writing-{uuid.uuid4().hex[:12]}")
+    staging.mkdir(parents=True)
+    try:
+        rows: dict[str, list[int]] = {}
+        rows_read: dict[str, int] = {}
+        with naming_unreadable_file(extract):
+            for table in TABLES:
+                frame = extract.tables.get(table)
+                if frame is None:
+                    continue
+                rows_read[table], rows[table] = _write_table(frame, staging, table, buckets)
+        for table, written in rows.items():
+            if sum(written) != rows_read[table]:  # pragma: no cover - an invariant
+                raise PublishError(
+                    f"partition wrote {sum(written)} rows of the {rows_read[table]} read",
+                    file=table,
+                )
+        partition = Partition(
+            buckets=buckets,
+            source_format=source_format,
+            extract_dir=str(Path(extract_dir)),
+            inputs=extract.inputs,
+            tables=list(rows),
+            rows=rows,
+            rows_read=rows_read,
+            default_mapping=str(extract.default_mapping) if extract.default_mapping else None,
+            started_at=started_at,
+        )
+        (staging / MANIFEST).write_text(partition.to_json(), "utf-8")
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    partition.directory = str(target)
+    return partition
+
+
+def _check_target(target: Path) -> None:
+    """Replace a previous partition, never a folder of something else."""
+    if target.exists() and any(target.iterdir()) and not (target / MANIFEST).exists():
+        raise PublishError(
+            "the output folder exists and is not a partition written by sigmd; "
+            "choose an empty or new folder",
+            file=str(target),
+        )
+
+
+def _write_table(
+    frame: pl.LazyFrame, directory: Path, table: str, buckets: int
+) -> tuple[int, list[int]]:
+    """Stream one table into its bucket folders; return rows read and rows written per bucket.
+
+    Each bucket's rows are buffered and written as numbered Parquet parts
+    (`bucket=K/<table>/part-000000.parquet`, ...), read back in that order: the extract's.
+    """
+    folders = [directory / f"bucket={k}" / table for k in range(buckets)]
+    for folder in folders:
+        folder.mkdir(parents=True)
+    buffers: list[list[pl.DataFrame]] = [[] for _ in range(buckets)]
+    buffered = [0] * buckets
+    parts = [0] * buckets
+    read = 0
+    per_bucket = max(BUFFERED_ROWS // buckets, 10_000)
+
+    def flush(k: int, empty: pl.DataFrame | None = None) -> None:
+        data = pl.concat(buffers[k]) if buffers[k] else empty
+        if data is None:
+            return
+        data.write_parquet(folders[k] / f"part-{parts[k]:06d}.parquet", compression="lz4")
+        parts[k] += 1
+        buffers[k].clear()
+        buffered[k] = 0
+
+    for batch in frame.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True):
+        read += batch.height
+        for k, part in _split(batch, buckets):
+            buffers[k].append(part)
+            buffered[k] += part.height
+            if buffered[k] >= per_bucket:
+                flush(k)
+    empty = frame.head(0).collect()
+    for k in range(buckets):
+        flush(k, empty if parts[k] == 0 else None)  # every bucket has the table, maybe empty
+    written = [
+        int(pl.scan_parquet(part_files(folder)).select(pl.len()).collect().item())
+        for folder in folders
+    ]
+    return read, written
+
+
+def _split(batch: pl.DataFrame, buckets: int) -> list[tuple[int, pl.DataFrame]]:
+    """The rows of a batch per bucket, each in the batch's order."""
+    if buckets == 1:
+        return [(0, batch)]
+    keyed = batch.with_columns(bucket_series(batch["patient_id"], buckets).alias("_bucket"))
+    split = keyed.partition_by("_bucket", as_dict=True, maintain_order=True)
+    return [(int(key[0]), part.drop("_bucket")) for key, part in split.items()]
+
+
+def part_files(folder: Path) -> list[Path]:
+    """A table's Parquet parts in one bucket, in the order they were written."""
+    return sorted(folder.glob("part-*.parquet"))
+
+
+def read_bucket(partition: Partition, k: int) -> Extract:
+    """Bucket `k` of a partition as a canonical `Extract` (the original input files kept)."""
+    if not 0 <= k < partition.buckets:
+        raise ValueError(f"bucket {k} is not in 0..{partition.buckets - 1}")
+    folder = partition.bucket_dir(k)
+    tables: dict[str, pl.LazyFrame | None] = {
+        t: pl.scan_parquet(part_files(folder / t)) if t in partition.tables else None
+        for t in TABLES
+    }
+    hashing: Future[list[InputFile]] = Future()
+    hashing.set_result(list(partition.inputs))
+    mapping = Path(partition.default_mapping) if partition.default_mapping else None
+    return Extract(
+        tables=tables,
+        hashing=hashing,
+        directory=Path(partition.extract_dir),
+        default_mapping=mapping,
+    )
