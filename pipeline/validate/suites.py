@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.validate.check import Check
+from pipeline.validate.datadocs import make_offline
 from pipeline.validate.gx_import import import_great_expectations
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def run_suite(
     failed = sum(not c.success for c in checks)
     if docs_dir is not None and (build_docs or failed):
         context.build_data_docs()
+        make_offline(docs_index(docs_dir).parent)  # the pages load no asset from the network
     log.info("suite %s: %d expectations, %d failed", name, len(checks), failed)
     return checks
 
