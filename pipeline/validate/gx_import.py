@@ -21,6 +21,11 @@
 
 Together this takes the import from about 6 s to about 3.5 s; the rest is pandas (needed to
 validate) and GX's own modules. `docs/performance.md` has the measurements.
+
+GX also logs its own bookkeeping at INFO: importing it writes hundreds of `Skipping registering
+function` lines (`great_expectations._docs_decorators`), and every run `Saving 1 Fluent
+Datasources ...`. Loading this module sets the loggers of `QUIET_LOGGERS` to WARNING, before GX
+is imported, so task logs (Airflow's included) keep GX's warnings and errors and our own lines.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -35,6 +41,10 @@ from types import ModuleType
 
 LAZY_PACKAGES = ("scipy", "altair")
 HIDDEN_PACKAGES = ("sqlalchemy",)
+QUIET_LOGGERS = ("great_expectations",)  # and every logger below it
+
+for _name in QUIET_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 _lock = threading.Lock()
 
