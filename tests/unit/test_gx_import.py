@@ -67,3 +67,14 @@ def test_sqlalchemy_already_imported_is_left_to_gx():
     assert state["sqlalchemy_in_modules"] is True
     assert state["gx_sees_sqlalchemy"] is True
     assert state["fingerprint_off"] is True
+
+
+def test_loading_the_module_quiets_gx_info_but_not_ours():
+    import logging
+
+    import pipeline.validate.gx_import  # noqa: F401 - loading it sets the levels
+
+    assert not logging.getLogger("great_expectations._docs_decorators").isEnabledFor(logging.INFO)
+    assert logging.getLogger("great_expectations.core").isEnabledFor(logging.WARNING)
+    for ours in ("pipeline", "pipeline.validate.suites"):  # left to the application's config
+        assert logging.getLogger(ours).level == logging.NOTSET
