@@ -92,10 +92,11 @@ def run(
     Exits 0 on success. A refused extract exits non-zero with one line naming the file, column
     and reason, and leaves the previously published database unchanged.
     """
+    new_folder = not db_path.parent.exists()  # publishing creates it: the summary says so
     result = screen_and_publish(
         extract_dir, db_path, source_format=source_format, rules_dir=rules_dir, mapping=mapping
     )
-    print_summary(result, db_path)
+    print_summary(result, db_path, created_folder=new_folder)
 
 
 @cli.command()
@@ -251,7 +252,7 @@ def check_db_name(db_path: Path) -> None:
         )
 
 
-def print_summary(result: ScreenResult, db_path: Path) -> None:
+def print_summary(result: ScreenResult, db_path: Path, *, created_folder: bool = False) -> None:
     counts = result.status_counts()
     click.echo(
         f"Screened {result.screening.height} patients with an IgM result (run {result.run_id})."
@@ -262,7 +263,8 @@ def print_summary(result: ScreenResult, db_path: Path) -> None:
     quarantined = int(result.row_counts["quarantined"].sum())
     if quarantined:
         click.echo(f"{quarantined} input rows quarantined (see audit.quarantine).")
-    click.echo(f"Cohort database: {db_path}")
+    created = f" (created the folder {db_path.parent})" if created_folder else ""
+    click.echo(f"Cohort database: {db_path}{created}")
     from pipeline.validate.report import docs_dir_for
     from pipeline.validate.suites import docs_index
 
@@ -278,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        show_usage_error(exc)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -294,6 +296,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"sigmd: error: {error}", err=True)
         return error.exit_code
     return 0
+
+
+def show_usage_error(exc: click.ClickException) -> None:
+    """Click's usage and hint lines, then the error with the same prefix as our own errors."""
+    ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+    if ctx is not None:
+        click.echo(ctx.get_usage(), err=True)
+        click.echo(f"Try '{ctx.command_path} --help' for help.", err=True)
+    click.echo(f"sigmd: error: {exc.format_message()}", err=True)
 
 
 def entry_point() -> None:  # pragma: no cover - the console script
