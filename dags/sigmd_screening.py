@@ -280,7 +280,8 @@ def sigmd_screening() -> None:
 
         with error_policy():
             out = stages.check_cohort(screened["work_dir"], _params()["db_path"])
-        log.info("%d output checks passed", out["checks"])
+        log.info("Checks of run %s: %s", out["run_id"], out["summary"])
+        log.info("Validation report (Data Docs): %s", out["docs_path"])
         return screened
 
     @task(outlets=[COHORT_DB])

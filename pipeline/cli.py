@@ -125,6 +125,7 @@ def run(
     database take turns (a lock file beside it): a second run waits up to --lock-timeout
     seconds, then exits 7. Exit codes: README.md ("Exit codes").
     """
+    new_folder = not db_path.parent.exists()  # publishing creates it: the summary says so
     result = screen_and_publish(
         extract_dir,
         db_path,
@@ -136,7 +137,7 @@ def run(
         buckets=buckets,
     )
     with contextlib.suppress(OSError):  # published: a closed or full stdout changes nothing
-        print_summary(result, db_path)
+        print_summary(result, db_path, created_folder=new_folder)
 
 
 @cli.command()
@@ -406,7 +407,7 @@ def check_db_name(db_path: Path) -> None:
         )
 
 
-def print_summary(result: ScreenResult, db_path: Path) -> None:
+def print_summary(result: ScreenResult, db_path: Path, *, created_folder: bool = False) -> None:
     counts = result.status_counts()
     click.echo(
         f"Screened {result.screening.height} patients with an IgM result (run {result.run_id})."
@@ -417,7 +418,8 @@ def print_summary(result: ScreenResult, db_path: Path) -> None:
     quarantined = int(result.row_counts["quarantined"].sum())
     if quarantined:
         click.echo(f"{quarantined} input rows quarantined (see audit.quarantine).")
-    click.echo(f"Cohort database: {db_path}")
+    created = f" (created the folder {db_path.parent})" if created_folder else ""
+    click.echo(f"Cohort database: {db_path}{created}")
     from pipeline.validate.docs import docs_index
     from pipeline.validate.report import docs_dir_for
 
@@ -433,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        show_usage_error(exc)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -460,6 +462,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"sigmd: error: {error}", err=True)
         return error.exit_code
     return 0
+
+
+def show_usage_error(exc: click.ClickException) -> None:
+    """Click's usage and hint lines, then the error with the same prefix as our own errors."""
+    ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+    if ctx is not None:
+        click.echo(ctx.get_usage(), err=True)
+        click.echo(f"Try '{ctx.command_path} --help' for help.", err=True)
+    click.echo(f"sigmd: error: {exc.format_message()}", err=True)
 
 
 def entry_point() -> None:  # pragma: no cover - the console script

@@ -32,7 +32,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.validate.check import Check
 
 NORMALISED = "normalised"
 SCREENED = "screened"
@@ -110,10 +113,34 @@ def check_cohort(work_dir: str, db_path: str, *, rules_dir: str | None = None) -
     staging = target.with_name(f".{target.name}.writing")
     staging.write_text(json.dumps(report.to_dict()))
     staging.replace(target)  # atomic: a killed task never leaves a half-written report
-    publish_docs(work_dir, db_path)
+    docs_path = publish_docs(work_dir, db_path)
     with _recording_refusals(db_path, result.extract_dir, result.source_format, work_dir):
         report.raise_if_failed()
-    return {"run_id": result.run_id, "checks": len(report.checks), "success": report.success}
+    return {
+        "run_id": result.run_id,
+        "checks": len(report.checks),
+        "success": report.success,
+        "summary": describe_checks(report.checks),
+        "docs_path": docs_path,
+    }
+
+
+def describe_checks(checks: list[Check]) -> str:
+    """The checks of a run that passed them, in one line of counts: per stage, how many were
+    Great Expectations expectations, and how many row-level checks sent rows to quarantine."""
+    stages: dict[str, int] = {}
+    for check in checks:
+        stages[check.stage] = stages.get(check.stage, 0) + 1
+    per_stage = ", ".join(f"{n} on {stage}" for stage, n in stages.items())
+    gx = sum(c.engine == "great_expectations" for c in checks)
+    tables = sum(c.level == "table" for c in checks)
+    rows = len(checks) - tables
+    quarantining = sum(not c.success and c.level == "row" for c in checks)
+    return (
+        f"{len(checks)} checks ({per_stage}; {gx} by Great Expectations): "
+        f"all {tables} table-level checks held; "
+        f"{quarantining} of {rows} row-level checks sent rows to quarantine"
+    )
 
 
 def publish_docs(work_dir: str, db_path: str) -> str | None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PublishError
+from pipeline.validate.datadocs import make_offline
 from pipeline.validate.results import TEMPORARY
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def build_site(entries: list[Path], work: Path) -> Path:
     site = work / GX_SITE
     if not (site / "index.html").is_file():
         raise FileNotFoundError("Great Expectations wrote no index.html")
+    make_offline(site)  # the pages load no asset from the network (shipped with sigmd)
     return site
 
 

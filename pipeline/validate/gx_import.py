@@ -21,6 +21,11 @@
 
 Together this takes the import from about 6 s to about 3.5 s; the rest is pandas (needed to
 validate) and GX's own modules. `docs/performance.md` has the measurements.
+
+GX also logs its own bookkeeping at INFO: importing it writes hundreds of `Skipping registering
+function` lines (`great_expectations._docs_decorators`), and every run `Saving 1 Fluent
+Datasources ...`. Loading this module sets the loggers of `QUIET_LOGGERS` to WARNING, before GX
+is imported, so task logs (Airflow's included) keep GX's warnings and errors and our own lines.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -35,6 +41,27 @@ from types import ModuleType
 
 LAZY_PACKAGES = ("scipy", "altair")
 HIDDEN_PACKAGES = ("sqlalchemy",)
+QUIET_LOGGERS = ("great_expectations",)  # and every logger below it
+
+
+def quiet_library_loggers() -> None:
+    """Keep GX's INFO chatter out of our logs. Set when this module loads and again each time GX
+    is asked for: a logging configuration applied later (Airflow's, in a task) resets the levels
+    of loggers it does not name."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Some GX modules set their own logger to INFO when imported (data_context/types/base.py):
+    # raise those too, never lower a level someone set above WARNING.
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if (
+            isinstance(logger, logging.Logger)
+            and name.startswith(tuple(f"{q}." for q in QUIET_LOGGERS))
+            and logging.NOTSET < logger.level < logging.WARNING
+        ):
+            logger.setLevel(logging.WARNING)
+
+
+quiet_library_loggers()
 
 _lock = threading.Lock()
 
@@ -66,6 +93,7 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
 
 def import_great_expectations() -> ModuleType:
     """`import great_expectations`, cheaply (see the module docstring); idempotent."""
+    quiet_library_loggers()
     with _lock:
         if "great_expectations" in sys.modules:
             return sys.modules["great_expectations"]
@@ -83,4 +111,5 @@ def import_great_expectations() -> ModuleType:
                 if sys.modules.get(name, ModuleType(name)) is None:
                     del sys.modules[name]
         pandas_execution_engine.HASH_THRESHOLD = 0
+        quiet_library_loggers()  # the loggers GX's modules set to INFO as they were imported
         return great_expectations

@@ -278,7 +278,7 @@ def screening_rows(db: Path) -> list[tuple]:
         return con.execute("select * from cohort.screening order by patient_id").fetchall()
 
 
-def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path):
+def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path, capfd):
     from pipeline.cli import main
     from pipeline.synth import generate_extract
 
@@ -293,6 +293,10 @@ def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path):
     run = dag.test(run_conf=conf)
 
     assert run.state == "success"
+    logged = "".join(capfd.readouterr())
+    assert "great_expectations" not in logged  # GX's INFO chatter is silenced at the source
+    assert re.search(r"Checks of run \w+: \d+ checks \(\d+ on extract", logged)
+    assert f"Validation report (Data Docs): {db.parent / 'sigmd-validation'}" in logged
     assert main(["run", "--extract", str(extract), "--db", str(tmp_path / "cli.duckdb")]) == 0
     published = screening_rows(db)
     assert len(published) > 100

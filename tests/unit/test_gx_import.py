@@ -6,10 +6,13 @@ tests; here we check what the import leaves behind in the process.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 PROBE = """
 import json, sys
@@ -45,6 +48,15 @@ def probe(before: str = "") -> dict[str, bool]:
     return result
 
 
+# SQLAlchemy comes with the airflow dependency group; a core + dev install (.ci/run's Python 3.13
+# check) has none, and these probes import it.
+needs_sqlalchemy = pytest.mark.skipif(
+    importlib.util.find_spec("sqlalchemy") is None,
+    reason="SQLAlchemy is not installed (it comes with the airflow group)",
+)
+
+
+@needs_sqlalchemy
 def test_gx_imports_with_heavy_optional_parts_deferred_or_hidden():
     state = probe()
     assert state == {
@@ -61,9 +73,21 @@ def test_gx_imports_with_heavy_optional_parts_deferred_or_hidden():
     }
 
 
+@needs_sqlalchemy
 def test_sqlalchemy_already_imported_is_left_to_gx():
     # An Airflow worker has SQLAlchemy loaded before any task runs: GX then gets it as usual.
     state = probe(before="import sqlalchemy")
     assert state["sqlalchemy_in_modules"] is True
     assert state["gx_sees_sqlalchemy"] is True
     assert state["fingerprint_off"] is True
+
+
+def test_loading_the_module_quiets_gx_info_but_not_ours():
+    import logging
+
+    import pipeline.validate.gx_import  # noqa: F401 - loading it sets the levels
+
+    assert not logging.getLogger("great_expectations._docs_decorators").isEnabledFor(logging.INFO)
+    assert logging.getLogger("great_expectations.core").isEnabledFor(logging.WARNING)
+    for ours in ("pipeline", "pipeline.validate.suites"):  # left to the application's config
+        assert logging.getLogger(ours).level == logging.NOTSET

@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import ExtractRefused
-from pipeline.read.sources.files import Extract, TableSpec, discover, input_files, read_table
+from pipeline.read.sources.files import (
+    Extract,
+    TableSpec,
+    discover,
+    input_files,
+    not_a_folder,
+    read_table,
+)
 
 TABLES: dict[str, TableSpec] = {
     "labs": TableSpec(
@@ -38,7 +45,7 @@ REQUIRED_ANY = {"patients": (("birth_date", "birth_year"),)}
 
 def read_canonical(directory: Path) -> Extract:
     if not directory.is_dir():
-        raise ExtractRefused("extract folder not found", file=str(directory))
+        raise not_a_folder(directory)
     paths = discover(directory, tuple(TABLES))
     for name, spec in TABLES.items():
         if spec.mandatory and not paths[name]:

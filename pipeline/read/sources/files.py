@@ -66,6 +66,16 @@ class Extract:
         return self.hashing.result()
 
 
+def not_a_folder(directory: Path) -> ExtractRefused:
+    """The refusal of an extract path that is not a folder: missing, or a file."""
+    if directory.exists():
+        return ExtractRefused(
+            "is a file, not an extract folder (give the folder that holds the tables)",
+            file=str(directory),
+        )
+    return ExtractRefused("extract folder not found", file=str(directory))
+
+
 def normalise_column(name: str) -> str:
     return name.strip().lower()
 

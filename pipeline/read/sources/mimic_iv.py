@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import ExtractRefused
-from pipeline.read.sources.files import Extract, TableSpec, input_files, read_table
+from pipeline.read.sources.files import Extract, TableSpec, input_files, not_a_folder, read_table
 from pipeline.read.sources.shape import find_tables, lookup, text, to_canonical
 from pipeline.rules import DEFAULT_RULES_DIR
 
@@ -96,7 +96,7 @@ def read_mimic_iv(directory: Path) -> Extract:
 def hosp_folder(directory: Path) -> Path:
     """The `hosp` module folder of a MIMIC-IV root (or the folder itself if it is `hosp`)."""
     if not directory.is_dir():
-        raise ExtractRefused("extract folder not found", file=str(directory))
+        raise not_a_folder(directory)
     hosp = directory / "hosp"
     if hosp.is_dir():
         return hosp

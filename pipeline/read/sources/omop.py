@@ -33,10 +33,9 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.errors import ExtractRefused
 from pipeline.read.loinc import is_loinc
 from pipeline.read.parse import lookup, parse_date
-from pipeline.read.sources.files import Extract, TableSpec, input_files, read_table
+from pipeline.read.sources.files import Extract, TableSpec, input_files, not_a_folder, read_table
 from pipeline.read.sources.omop_vocabulary import (
     ConceptData,
     concept_key,
@@ -125,7 +124,7 @@ REQUIRED_ANY = {
 
 def read_omop(directory: Path) -> Extract:
     if not directory.is_dir():
-        raise ExtractRefused("extract folder not found", file=str(directory))
+        raise not_a_folder(directory)
     data = load_concept_data()
     mandatory = [name for name, spec in TABLES.items() if spec.mandatory]
     paths = find_tables(directory, tuple(TABLES), mandatory, LAYOUT)
