@@ -58,3 +58,9 @@ class PublishError(SigmdError):
     """The cohort database could not be written; the published database is unchanged."""
 
     exit_code = 6
+
+
+class NotFound(SigmdError):
+    """`sigmd report` / `sigmd explain`: the database, or the patient asked for, is not there."""
+
+    exit_code = 2

@@ -45,9 +45,44 @@ RUN_TABLES = (
     ("cohort/exclusions", False),
     ("cohort/attrition", True),
     ("cohort/omop_cohort", False),
+    ("cohort/panels", False),
+    ("cohort/persistence", False),
     ("audit/quarantine", True),
 )
 HISTORY_TABLES = ("audit/runs", "audit/row_counts", "audit/ignored", "audit/validation")
+
+# The criteria the run's rules applied (rules.applied_criteria), as one nested value.
+CRITERIA_TYPE = pl.Struct(
+    {
+        "min_age_years": pl.Int64(),
+        "complete_below_mg_dl": pl.Float64(),
+        "panel_window_days": pl.Int64(),
+        "repeat_low_min_days": pl.Int64(),
+        "exposure_days_without_end": pl.Int64(),
+        "implausible_above_mg_dl": pl.Float64(),
+        "windows": pl.List(
+            pl.Struct(
+                {
+                    "cause": pl.String(),
+                    "category": pl.String(),
+                    "days_before_index": pl.Int64(),
+                    "days_after_index": pl.Int64(),
+                }
+            )
+        ),
+        "reference_intervals": pl.List(
+            pl.Struct(
+                {
+                    "analyte": pl.String(),
+                    "age_from_months": pl.Int64(),
+                    "age_to_months": pl.Int64(),
+                    "lower_mg_dl": pl.Float64(),
+                    "upper_mg_dl": pl.Float64(),
+                }
+            )
+        ),
+    }
+)
 
 RUN_SCHEMA = pl.Schema(
     {
@@ -86,6 +121,7 @@ RUN_SCHEMA = pl.Schema(
         "timings": pl.List(pl.Struct({"step": pl.String(), "seconds": pl.Float64()})),
         "n_patients": pl.Int64(),
         "status_counts": pl.List(pl.Struct({"status": pl.String(), "patients": pl.Int64()})),
+        "criteria": CRITERIA_TYPE,
     }
 )
 
@@ -180,6 +216,8 @@ def _register_frames(con: duckdb.DuckDBPyConnection, result: ScreenResult) -> No
     con.register("quarantine_frame", result.quarantine)
     con.register("row_counts_frame", result.row_counts)
     con.register("ignored_frame", result.ignored_reasons)
+    con.register("panels_frame", result.panels)
+    con.register("persistence_frame", result.persistence)
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -260,6 +298,7 @@ def _run_frame(result: ScreenResult, finished_at: datetime) -> pl.DataFrame:
         "timings": [{"step": k, "seconds": float(v)} for k, v in result.timings.items()],
         "n_patients": result.screening.height,
         "status_counts": [{"status": s, "patients": n} for s, n in result.status_counts().items()],
+        "criteria": result.criteria,
     }
     return pl.DataFrame([row], schema=RUN_SCHEMA)
 
