@@ -1,0 +1,215 @@
+"""The report's figures, drawn with matplotlib and embedded in the page as inline SVG.
+
+Every figure is drawn from counts that already went through the `Suppressor`: a bar holds the
+shown (rounded) number, and a suppressed count (`≤7`) is drawn hatched at the threshold and
+labelled so, never at its true height. Text stays text in the SVG (`svg.fonttype = none`), so the
+page needs no font from anywhere and the numbers can be selected and read by a screen reader.
+Output is deterministic (no date in the metadata, fixed id salt) so two reports of the same
+database are byte-identical.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to files only (must precede pyplot)
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from pipeline.report.suppression import Shown  # noqa: E402
+
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "sigmd-report",
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 9,
+}
+BAR = "#3b6ea5"
+LOW = "#c0504d"
+MUTED = "#9aa5b1"
+HATCH = "////"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: its label and the shown count it stands for."""
+
+    label: str
+    shown: Shown
+
+
+def to_svg(fig: Figure) -> str:
+    """The figure as an inline <svg> element (no XML prolog, no external reference)."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _height(shown: Shown, min_cell: int) -> float:
+    if shown.value is not None:
+        return float(shown.value)
+    return float(min_cell) if shown.suppressed else 0.0
+
+
+def _bars(ax, positions: Sequence[float], bars: Sequence[Bar], min_cell: int, **kw) -> None:
+    """Horizontal bars at the shown heights; suppressed ones hatched; each labelled with its text."""
+    color = kw.pop("color", BAR)
+    for y, bar in zip(positions, bars, strict=True):
+        width = _height(bar.shown, min_cell)
+        ax.barh(
+            y,
+            width,
+            color="white" if bar.shown.suppressed else color,
+            edgecolor=color,
+            hatch=HATCH if bar.shown.suppressed else None,
+            **kw,
+        )
+        ax.annotate(
+            bar.shown.text,
+            (width, y),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+
+
+def bar_chart(bars: Sequence[Bar], *, min_cell: int, xlabel: str) -> str:
+    """A horizontal bar chart of shown counts, first bar on top."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(bars) + 0.8))
+        positions = list(range(len(bars)))[::-1]
+        _bars(ax, positions, bars, min_cell, height=0.7)
+        ax.set_yticks(positions, [b.label for b in bars])
+        ax.set_xlabel(xlabel)
+        ax.margins(x=0.15)
+        return to_svg(fig)
+
+
+def paired_bar_chart(
+    labels: Sequence[str],
+    first: Sequence[Shown],
+    second: Sequence[Shown],
+    *,
+    names: tuple[str, str],
+    min_cell: int,
+    xlabel: str,
+) -> str:
+    """Two bars per label (e.g. patients removed at a step, and removed by that rule alone)."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7, 0.55 * len(labels) + 0.9))
+        base = [2 * i for i in range(len(labels))][::-1]
+        _bars(ax, [b + 0.4 for b in base], [Bar(lb, s) for lb, s in zip(labels, first, strict=True)], min_cell, height=0.8, color=BAR)
+        _bars(ax, [b - 0.4 for b in base], [Bar(lb, s) for lb, s in zip(labels, second, strict=True)], min_cell, height=0.8, color=LOW)
+        ax.set_yticks(base, list(labels))
+        ax.set_xlabel(xlabel)
+        ax.margins(x=0.15)
+        from matplotlib.patches import Patch
+
+        ax.legend(
+            handles=[Patch(color=BAR, label=names[0]), Patch(color=LOW, label=names[1])],
+            loc="lower right",
+            frameon=False,
+        )
+        return to_svg(fig)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One small histogram: a title, bin edges and, per bin, the shown counts of two groups."""
+
+    title: str
+    edges: Sequence[float]
+    low: Sequence[Shown]
+    not_low: Sequence[Shown]
+    lower_limit: float | None
+
+
+def igm_histograms(
+    panels: Sequence[Panel], *, min_cell: int, complete_below: float, xlabel: str
+) -> str:
+    """Small multiples, one per age band: patients per IgM bin (log scale), low vs not low,
+    with the band's lower limit and the complete-deficiency threshold as vertical lines."""
+    columns = 3
+    rows = max(1, math.ceil(len(panels) / columns))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(
+            rows, columns, figsize=(7.5, 2.1 * rows), squeeze=False, sharex=True
+        )
+        for ax in axes.flat[len(panels) :]:
+            ax.set_visible(False)
+        for ax, panel in zip(axes.flat, panels, strict=False):
+            lefts = panel.edges[:-1]
+            widths = [b - a for a, b in zip(panel.edges[:-1], panel.edges[1:], strict=True)]
+            for group, color, bottom_from in ((panel.low, LOW, None), (panel.not_low, MUTED, panel.low)):
+                heights = [_height(s, min_cell) for s in group]
+                bottoms = [_height(s, min_cell) for s in bottom_from] if bottom_from else None
+                for i, shown in enumerate(group):
+                    if heights[i] == 0:
+                        continue
+                    ax.bar(
+                        lefts[i],
+                        heights[i],
+                        width=widths[i],
+                        bottom=bottoms[i] if bottoms else 0,
+                        align="edge",
+                        color="white" if shown.suppressed else color,
+                        edgecolor=color,
+                        hatch=HATCH if shown.suppressed else None,
+                        linewidth=0.6,
+                    )
+            ax.set_xscale("log")
+            if panel.lower_limit is not None:
+                ax.axvline(panel.lower_limit, color="black", linestyle="--", linewidth=0.8)
+            ax.axvline(complete_below, color=LOW, linestyle=":", linewidth=0.8)
+            ax.set_title(panel.title)
+            ax.set_xlabel(xlabel)
+        fig.tight_layout()
+        return to_svg(fig)
+
+
+def binned_bars(
+    labels: Sequence[str],
+    groups: dict[str, Sequence[Shown]],
+    *,
+    min_cell: int,
+    ylabel: str,
+) -> str:
+    """Vertical grouped bars: one group of bars per label, one bar per series (e.g. status)."""
+    palette = [BAR, LOW, MUTED, "#6a9f58", "#e39c37"]
+    n = max(1, len(groups))
+    width = 0.8 / n
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.5, 2.8))
+        for k, (name, shown) in enumerate(groups.items()):
+            color = palette[k % len(palette)]
+            for i, s in enumerate(shown):
+                x = i - 0.4 + width * (k + 0.5)
+                h = _height(s, min_cell)
+                ax.bar(
+                    x,
+                    h,
+                    width=width,
+                    color="white" if s.suppressed else color,
+                    edgecolor=color,
+                    hatch=HATCH if s.suppressed else None,
+                    label=name if i == 0 else None,
+                )
+                if h:
+                    ax.annotate(s.text, (x, h), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
+        ax.set_xticks(range(len(labels)), list(labels))
+        ax.set_ylabel(ylabel)
+        ax.legend(frameon=False, fontsize=8)
+        ax.margins(y=0.15)
+        return to_svg(fig)
