@@ -22,7 +22,7 @@ matplotlib.use("Agg")  # no display: render to files only (must precede pyplot)
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from pipeline.report.suppression import Shown  # noqa: E402
+from pipeline.report.suppression import Shown, Suppressor  # noqa: E402
 
 STYLE = {
     "svg.fonttype": "none",
@@ -57,9 +57,7 @@ def to_svg(fig: Figure) -> str:
 
 
 def _height(shown: Shown, min_cell: int) -> float:
-    if shown.value is not None:
-        return float(shown.value)
-    return float(min_cell) if shown.suppressed else 0.0
+    return Suppressor(min_cell).value_for_plot(shown)
 
 
 def _bars(ax, positions: Sequence[float], bars: Sequence[Bar], min_cell: int, **kw) -> None:
