@@ -104,7 +104,11 @@ def in_range(code: str, start: str, end: str) -> bool:
 
 def main(mimic_root: Path) -> None:
     ranges = [
-        (r["code_system"].lower(), r["range_start"].replace(".", ""), r["range_end"].replace(".", ""))
+        (
+            r["code_system"].lower(),
+            r["range_start"].replace(".", ""),
+            r["range_end"].replace(".", ""),
+        )
         for r in csv.DictReader(RANGES.open(encoding="utf-8"))
         if r["rule"] == "include"
     ]

@@ -55,7 +55,15 @@ def explain(db_path: Path | str, patient_id: str) -> str:
         causes = frame(con, "explain_exclusions", **params)
         persistence = frame(con, "explain_persistence", **params).to_dicts()
         steps = frame(con, "attrition").to_dicts()
-    lines = _trace(run, screening[0], results, panels, causes, persistence, quarantine)
+    lines = _trace(
+        run,
+        screening[0],
+        results=results,
+        panels=panels,
+        causes=causes,
+        persistence=persistence,
+        quarantine=quarantine,
+    )
     return "\n".join([*lines, *_funnel(steps, screening[0]["status"])])
 
 
@@ -74,6 +82,7 @@ def _funnel(steps: list[dict[str, Any]], status: str) -> list[str]:
 def _trace(
     run: dict[str, Any],
     patient: dict[str, Any],
+    *,
     results: pl.DataFrame,
     panels: pl.DataFrame,
     causes: pl.DataFrame,
@@ -103,7 +112,11 @@ def _trace(
     if index:
         lines += ["", "Secondary causes (windows relative to the index date, both ends included)"]
         lines += _causes(causes, criteria) or ["  none found in any window"]
-        lines += ["", "Persistence", *_persistence(persistence[0] if persistence else None, criteria)]
+        lines += [
+            "",
+            "Persistence",
+            *_persistence(persistence[0] if persistence else None, criteria),
+        ]
     if not quarantine.is_empty():
         lines += ["", "Input rows quarantined (not screened)", *_quarantine(quarantine)]
     status = patient["status"]
@@ -141,16 +154,16 @@ def _results(results: pl.DataFrame) -> list[str]:
     for r in results.to_dicts():
         value = f"{r['value_text']} {r['unit_received']}"
         mg = f"{'' if r['censor'] is None else r['censor']}{_num(r['value_mg_dl'])} mg/dL"
-        limits = (
-            f"limits {_num(r['lower_mg_dl'])}–{_num(r['upper_mg_dl'])} ({r['limits_source']})"
-        )
+        limits = f"limits {_num(r['lower_mg_dl'])}–{_num(r['upper_mg_dl'])} ({r['limits_source']})"
         notes = []
         if not r["is_day_value"]:
             notes.append("same-day repeat, not the day's value")
         if r["analyte"] == "igm" and not r["is_counted"]:
             notes.append("before the minimum age: not counted")
-        age = months_label(r["age_months"]) if r["age_months"] % 12 == 0 else (
-            f"{r['age_months'] // 12} y {r['age_months'] % 12} mo"
+        age = (
+            months_label(r["age_months"])
+            if r["age_months"] % 12 == 0
+            else (f"{r['age_months'] // 12} y {r['age_months'] % 12} mo")
         )
         lines.append(
             f"  {r['collected_date']}  {ANALYTE_NAMES.get(r['analyte'], r['analyte'])}  "

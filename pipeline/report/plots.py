@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: render to files only (must precede pyplot)
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from pipeline.report.suppression import Shown, Suppressor  # noqa: E402
+from pipeline.report.suppression import Shown, Suppressor
 
-STYLE = {
+# Typed loosely: matplotlib types rc keys as a closed set of literals.
+STYLE: Any = {
     "svg.fonttype": "none",
     "svg.hashsalt": "sigmd-report",
     "font.family": "sans-serif",
@@ -108,8 +110,22 @@ def paired_bar_chart(
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(7, 0.55 * len(labels) + 0.9))
         base = [2 * i for i in range(len(labels))][::-1]
-        _bars(ax, [b + 0.4 for b in base], [Bar(lb, s) for lb, s in zip(labels, first, strict=True)], min_cell, height=0.8, color=BAR)
-        _bars(ax, [b - 0.4 for b in base], [Bar(lb, s) for lb, s in zip(labels, second, strict=True)], min_cell, height=0.8, color=LOW)
+        _bars(
+            ax,
+            [b + 0.4 for b in base],
+            [Bar(lb, s) for lb, s in zip(labels, first, strict=True)],
+            min_cell,
+            height=0.8,
+            color=BAR,
+        )
+        _bars(
+            ax,
+            [b - 0.4 for b in base],
+            [Bar(lb, s) for lb, s in zip(labels, second, strict=True)],
+            min_cell,
+            height=0.8,
+            color=LOW,
+        )
         ax.set_yticks(base, list(labels))
         ax.set_xlabel(xlabel)
         ax.margins(x=0.15)
@@ -150,7 +166,10 @@ def igm_histograms(
         for ax, panel in zip(axes.flat, panels, strict=False):
             lefts = panel.edges[:-1]
             widths = [b - a for a, b in zip(panel.edges[:-1], panel.edges[1:], strict=True)]
-            for group, color, bottom_from in ((panel.low, LOW, None), (panel.not_low, MUTED, panel.low)):
+            for group, color, bottom_from in (
+                (panel.low, LOW, None),
+                (panel.not_low, MUTED, panel.low),
+            ):
                 heights = [_height(s, min_cell) for s in group]
                 bottoms = [_height(s, min_cell) for s in bottom_from] if bottom_from else None
                 for i, shown in enumerate(group):
@@ -179,7 +198,7 @@ def igm_histograms(
 
 def binned_bars(
     labels: Sequence[str],
-    groups: dict[str, Sequence[Shown]],
+    groups: Mapping[str, Sequence[Shown]],
     *,
     min_cell: int,
     ylabel: str,
@@ -205,7 +224,14 @@ def binned_bars(
                     label=name if i == 0 else None,
                 )
                 if h:
-                    ax.annotate(s.text, (x, h), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
+                    ax.annotate(
+                        s.text,
+                        (x, h),
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                        ha="center",
+                        fontsize=7,
+                    )
         ax.set_xticks(range(len(labels)), list(labels))
         ax.set_ylabel(ylabel)
         ax.legend(frameon=False, fontsize=8)

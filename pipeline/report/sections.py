@@ -18,7 +18,7 @@ import polars as pl
 
 from pipeline.report import plots
 from pipeline.report.data import ReportData
-from pipeline.report.labels import Band, Descriptions, band_of, igm_bands
+from pipeline.report.labels import Band, Descriptions, band_of
 from pipeline.report.suppression import Shown, Suppressor
 
 SEXES = ("F", "M", "U")
@@ -63,7 +63,8 @@ def _step_label(row: dict[str, Any]) -> str:
 def funnel(data: ReportData, ctx: Context) -> Section:
     rows = data.attrition.to_dicts()
     listed = _count(ctx, rows[0]["remaining"] + rows[0]["removed"]) if rows else _count(ctx, 0)
-    steps, before = [], listed
+    steps: list[dict[str, Any]] = []
+    before = listed
     for row in rows:
         remaining = _count(ctx, row["remaining"])
         steps.append(
@@ -193,10 +194,7 @@ def igm_distribution(data: ReportData, ctx: Context) -> Section:
     severity = _with_bands(data.patients, ctx)
     for band in ctx.bands:
         in_band = bins.filter(pl.col("band") == band.label)
-        counts = {
-            (b, low): n
-            for b, low, n in in_band.group_by("bin", "is_low").len().iter_rows()
-        }
+        counts = {(b, low): n for b, low, n in in_band.group_by("bin", "is_low").len().iter_rows()}
         n_bins = len(edges) - 1
         if in_band.height:
             panels.append(
@@ -265,9 +263,7 @@ def causes(data: ReportData, ctx: Context) -> Section:
                 "excluded": _count(ctx, row["patients_excluded"]),
             }
         )
-    bars = [
-        plots.Bar(r["cause"], r["patients"]) for r in rows if r["level"] == "cause"
-    ]
+    bars = [plots.Bar(r["cause"], r["patients"]) for r in rows if r["level"] == "cause"]
     chart = (
         plots.bar_chart(bars, min_cell=ctx.suppress.min_cell, xlabel="patients with the cause")
         if bars
@@ -302,9 +298,7 @@ def repeat_tests(data: ReportData, ctx: Context) -> Section:
             if t["status"] == status:
                 counts[bucket(t["days_to_repeat"])] += 1
         groups[status] = [_count(ctx, n) for n in counts]
-    chart = plots.binned_bars(
-        labels, groups, min_cell=ctx.suppress.min_cell, ylabel="patients"
-    )
+    chart = plots.binned_bars(labels, groups, min_cell=ctx.suppress.min_cell, ylabel="patients")
     return Section(
         "repeat",
         "Time from the index date to the repeat test",
@@ -349,7 +343,9 @@ def provenance(data: ReportData, ctx: Context) -> Section:
         {
             "cause": ctx.descriptions.cause(w["cause"]),
             "category": w["category"],
-            "before": "any time before" if w["days_before_index"] is None else f"index − {w['days_before_index']} d",
+            "before": "any time before"
+            if w["days_before_index"] is None
+            else f"index − {w['days_before_index']} d",
             "after": f"index + {w['days_after_index']} d" if w["days_after_index"] else "index",
         }
         for w in criteria["windows"]
@@ -367,9 +363,7 @@ def provenance(data: ReportData, ctx: Context) -> Section:
             "inputs": run["inputs"] or [],
             "criteria": criteria,
             "windows": windows,
-            "intervals": [
-                {**r, "band": band_label_of(r)} for r in intervals
-            ],
+            "intervals": [{**r, "band": band_label_of(r)} for r in intervals],
         },
     )
 

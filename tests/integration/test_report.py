@@ -20,7 +20,16 @@ from pipeline.synth import generate_extract
 
 pytestmark = pytest.mark.integration
 
-SECTION_IDS = ("funnel", "gains", "demographics", "igm", "causes", "repeat", "accounting", "provenance")
+SECTION_IDS = (
+    "funnel",
+    "gains",
+    "demographics",
+    "igm",
+    "causes",
+    "repeat",
+    "accounting",
+    "provenance",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +73,15 @@ class Page(HTMLParser):
         if tag == "tr" and self._table:
             self.rows[self._table].append([])
         classes = (a.get("class") or "").split()
-        kind = "n" if "n" in classes else "d" if "d" in classes else "caption" if "caption" in classes else ""
+        kind = (
+            "n"
+            if "n" in classes
+            else "d"
+            if "d" in classes
+            else "caption"
+            if "caption" in classes
+            else ""
+        )
         self._open.append(kind)
         if kind:
             self._text = []
@@ -169,7 +186,12 @@ def test_without_suppression_counts_are_exact_and_every_page_is_marked(db, tmp_p
     html, page = parse(write_report(db, tmp_path / "report.html", suppression=False))
     assert html.count("NOT FOR RELEASE") >= len(SECTION_IDS) + 1
     with duckdb.connect(str(db), read_only=True) as con:
-        remaining = [r for (r,) in con.execute("select remaining from cohort.attrition order by step").fetchall()]
+        remaining = [
+            r
+            for (r,) in con.execute(
+                "select remaining from cohort.attrition order by step"
+            ).fetchall()
+        ]
     shown = [number(cells[0][1]) for cells in page.rows["attrition"] if cells]
     assert shown == remaining
 

@@ -124,7 +124,10 @@ def test_excluded_malignancy_shows_the_code_title_and_window(trace):
         p1      | C91.10 | ICD10  | 2015-05-01
     """,
     )
-    assert "malignancy:C91.10: Haematological malignancy; matched C91.10 (Chronic lymphocytic leukemia" in text
+    assert (
+        "malignancy:C91.10: Haematological malignancy; matched C91.10 (Chronic lymphocytic leukemia"
+        in text
+    )
     assert "window any time before … index + 365 d" in text
     assert "Status: excluded_malignancy" in text
 
