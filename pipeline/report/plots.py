@@ -22,6 +22,7 @@ matplotlib.use("Agg")  # no display: render to files only (must precede pyplot)
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from pipeline.report.suppression import Shown, Suppressor
 
@@ -158,9 +159,8 @@ def igm_histograms(
     columns = 3
     rows = max(1, math.ceil(len(panels) / columns))
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(
-            rows, columns, figsize=(7.5, 2.1 * rows), squeeze=False, sharex=True
-        )
+        fig, axes = plt.subplots(rows, columns, figsize=(7.5, 1.9 * rows + 0.4), squeeze=False)
+        decades = _decades(panels[0].edges) if panels else []
         for ax in axes.flat[len(panels) :]:
             ax.set_visible(False)
         for ax, panel in zip(axes.flat, panels, strict=False):
@@ -170,30 +170,45 @@ def igm_histograms(
                 (panel.low, LOW, None),
                 (panel.not_low, MUTED, panel.low),
             ):
-                heights = [_height(s, min_cell) for s in group]
                 bottoms = [_height(s, min_cell) for s in bottom_from] if bottom_from else None
-                for i, shown in enumerate(group):
-                    if heights[i] == 0:
+                # One call per look (plain, hatched): far fewer artists than a bar per bin.
+                for suppressed in (False, True):
+                    kept = [
+                        i
+                        for i, shown in enumerate(group)
+                        if shown.suppressed == suppressed and _height(shown, min_cell) > 0
+                    ]
+                    if not kept:
                         continue
                     ax.bar(
-                        lefts[i],
-                        heights[i],
-                        width=widths[i],
-                        bottom=bottoms[i] if bottoms else 0,
+                        [lefts[i] for i in kept],
+                        [_height(group[i], min_cell) for i in kept],
+                        width=[widths[i] for i in kept],
+                        bottom=[bottoms[i] for i in kept] if bottoms else 0,
                         align="edge",
-                        color="white" if shown.suppressed else color,
+                        color="white" if suppressed else color,
                         edgecolor=color,
-                        hatch=HATCH if shown.suppressed else None,
+                        hatch=HATCH if suppressed else None,
                         linewidth=0.6,
                     )
             ax.set_xscale("log")
+            ax.set_xlim(panel.edges[0], panel.edges[-1])
+            # Plain decade labels (1, 10, 100 mg/dL), no minor ticks: they cost most of the time.
+            ax.xaxis.set_major_locator(FixedLocator(decades))
+            ax.xaxis.set_major_formatter(FixedFormatter([f"{d:g}" for d in decades]))
+            ax.xaxis.set_minor_locator(NullLocator())
             if panel.lower_limit is not None:
                 ax.axvline(panel.lower_limit, color="black", linestyle="--", linewidth=0.8)
             ax.axvline(complete_below, color=LOW, linestyle=":", linewidth=0.8)
             ax.set_title(panel.title)
-            ax.set_xlabel(xlabel)
+        fig.supxlabel(xlabel, fontsize=9)
         fig.tight_layout()
         return to_svg(fig)
+
+
+def _decades(edges: Sequence[float]) -> list[float]:
+    low, high = math.ceil(math.log10(edges[0])), math.floor(math.log10(edges[-1]))
+    return [10.0**k for k in range(low, high + 1)]
 
 
 def binned_bars(
