@@ -263,7 +263,7 @@ def explain(db_path: Path, patient_id: str) -> None:
 
     \b
     Example:
-      sigmd explain --db sigmd.duckdb P000123
+      sigmd explain --db sigmd-demo/sigmd.duckdb P0000056
     """
     from pipeline.report.explain import explain as trace
 
