@@ -212,3 +212,13 @@ def test_cli_report_refuses_a_database_that_is_not_a_cohort(tmp_path, capsys):
     assert main(["report", "--db", str(other), "--out", str(tmp_path / "r.html")]) == 2
     assert "not a cohort database" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_database_without_recorded_criteria_is_refused_not_guessed(db, tmp_path, capsys):
+    old = tmp_path / "old.duckdb"
+    old.write_bytes(db.read_bytes())
+    with duckdb.connect(str(old)) as con:  # as published by a sigmd without audit.runs.criteria
+        con.execute("update audit.runs set criteria = null")
+    assert main(["report", "--db", str(old), "--out", str(tmp_path / "r.html")]) == 2
+    assert "did not record the criteria" in capsys.readouterr().err
+    assert main(["explain", "--db", str(old), "anyone"]) == 2
