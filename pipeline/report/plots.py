@@ -21,7 +21,9 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to files only (must precede pyplot)
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from pipeline.report.suppression import Shown, Suppressor
@@ -251,4 +253,47 @@ def binned_bars(
         ax.set_ylabel(ylabel)
         ax.legend(frameon=False, fontsize=8)
         ax.margins(y=0.15)
+        return to_svg(fig)
+
+
+def heatmap(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    cells: Sequence[Sequence[Shown]],
+    *,
+    min_cell: int,
+    colorbar_label: str,
+) -> str:
+    """A grid of shown counts (rows x columns), each cell coloured by its shown number and
+    labelled with its text; a suppressed cell is coloured as the threshold and hatched."""
+    values = [[_height(c, min_cell) for c in row] for row in cells]
+    top = max((v for row in values for v in row), default=0.0)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+        # A square-root scale, so the small bands stay visible next to the adult one.
+        image = ax.imshow(values, cmap="Blues", aspect="auto", norm=PowerNorm(0.5, vmin=0))
+        for i, row in enumerate(cells):
+            for j, shown in enumerate(row):
+                if shown.suppressed:
+                    ax.add_patch(
+                        Rectangle(
+                            (j - 0.5, i - 0.5),
+                            1,
+                            1,
+                            fill=False,
+                            hatch="//",
+                            edgecolor="#c5ccd4",
+                            linewidth=0,
+                        )
+                    )
+                dark = top > 0 and math.sqrt(values[i][j] / top) > 0.6
+                ax.text(
+                    j, i, shown.text, ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black",
+                )  # fmt: skip
+        ax.set_xticks(range(len(columns)), list(columns), rotation=45, ha="right")
+        ax.set_yticks(range(len(rows)), list(rows))
+        ax.set_ylabel("remaining after step")
+        ax.spines[:].set_visible(False)
+        fig.colorbar(image, ax=ax, label=colorbar_label, shrink=0.8)
         return to_svg(fig)

@@ -148,7 +148,7 @@ def _with_bands(frame: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 def demographics(data: ReportData, ctx: Context) -> Section:
     patients = _with_bands(data.patients, ctx)
     band_labels = [b.label for b in ctx.bands]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in data.attrition.to_dicts():
         remaining = patients.filter(pl.col("failed_step") > row["step"])
         by_sex = dict(remaining.group_by("sex").len().iter_rows())
@@ -161,13 +161,25 @@ def demographics(data: ReportData, ctx: Context) -> Section:
                 "bands": [_count(ctx, by_band.get(b, 0)) for b in band_labels],
             }
         )
+    chart = plots.heatmap(
+        [r["label"].split(".")[0] for r in rows],
+        band_labels,
+        [r["bands"] for r in rows],
+        min_cell=ctx.suppress.min_cell,
+        colorbar_label="patients remaining",
+    )
     return Section(
         "demographics",
         "Sex and age band at each step",
         "Each row counts the patients still in the funnel after that step, by sex and by age "
         "band (age at the index date, or at the first IgM result for patients without one); "
         "rounded cells need not add up to the row's total.",
-        {"rows": rows, "sexes": [SEX_NAMES[s] for s in SEXES], "bands": band_labels},
+        {
+            "rows": rows,
+            "sexes": [SEX_NAMES[s] for s in SEXES],
+            "bands": band_labels,
+            "chart": chart,
+        },
     )
 
 

@@ -130,7 +130,7 @@ def test_report_has_every_section_each_with_a_one_sentence_caption(shown):
         caption = page.captions[section]
         assert caption.endswith("."), section
         assert caption.count(". ") == 0, f"{section}: more than one sentence"
-    assert html.count("<svg") == 4  # gains, IgM, causes, repeat tests: inline SVG
+    assert html.count("<svg") == 5  # gains, age bands, IgM, causes, repeat tests: inline SVG
 
 
 def test_report_loads_nothing_from_the_network(shown):

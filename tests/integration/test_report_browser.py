@@ -56,7 +56,7 @@ def test_report_renders_offline_in_headless_chromium(tmp_path):
     dom = chromium("--dump-dom", report.as_uri(), cwd=tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert 'id="provenance"' in dom.stdout and "Screening funnel" in dom.stdout
-    assert dom.stdout.count("<svg") == 4
+    assert dom.stdout.count("<svg") == 5
 
     shot = tmp_path / "report.png"
     done = chromium(
