@@ -70,3 +70,15 @@ def test_report_renders_offline_in_headless_chromium(tmp_path):
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     # A drawn page, not a blank or an error page: text, boxes and plots in many colours.
     assert colours is not None and len(colours) > 50
+
+    # Printable: one section per page (CSS print rules), so at least one page per section.
+    pdf = tmp_path / "report.pdf"
+    printed = chromium(
+        f"--print-to-pdf={pdf}", "--no-pdf-header-footer", report.as_uri(), cwd=tmp_path
+    )
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    body = pdf.read_bytes()
+    assert body.startswith(b"%PDF")
+    assert (
+        body.count(b"/Type /Page\n") + body.count(b"/Type /Page>") + body.count(b"/Type/Page") >= 8
+    )
