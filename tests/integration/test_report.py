@@ -223,3 +223,19 @@ def test_a_database_without_recorded_criteria_is_refused_not_guessed(db, tmp_pat
     assert main(["report", "--db", str(old), "--out", str(tmp_path / "r.html")]) == 2
     assert "did not record the criteria" in capsys.readouterr().err
     assert main(["explain", "--db", str(old), "anyone"]) == 2
+
+
+def test_the_dag_hand_off_carries_what_report_and_explain_need(tmp_path):
+    from pipeline.result import ScreenResult
+    from pipeline.run import handoff
+
+    generate_extract(tmp_path / "extract", 120, seed=9)
+    result = screen_extract(tmp_path / "extract", suites=False)
+    back = handoff.load(ScreenResult, handoff.save(result, tmp_path / "screened"))
+    assert back.criteria == result.criteria and back.criteria is not None
+    assert back.panels.equals(result.panels) and back.panels.height > 0
+    assert back.persistence.equals(result.persistence) and back.persistence.height > 0
+    publish(back, tmp_path / "sigmd.duckdb")
+    with duckdb.connect(str(tmp_path / "sigmd.duckdb"), read_only=True) as con:
+        [(days,)] = con.execute("select criteria.repeat_low_min_days from audit.runs").fetchall()
+    assert days == result.criteria["repeat_low_min_days"]
