@@ -19,7 +19,7 @@ import polars as pl
 
 from pipeline.errors import NotFound
 from pipeline.report.data import frame, open_database, read_run
-from pipeline.report.labels import load_descriptions, months_label
+from pipeline.report.labels import load_descriptions, months_label, window_end, window_start
 
 ANALYTE_NAMES = {"igm": "IgM", "igg": "IgG", "iga": "IgA"}
 MATCH_WHY = {
@@ -197,13 +197,7 @@ def _panels(panels: pl.DataFrame, criteria: dict[str, Any]) -> list[str]:
 def _window(criteria: dict[str, Any], cause: str) -> str:
     for w in criteria["windows"]:
         if w["cause"] == cause:
-            start = (
-                "any time before"
-                if w["days_before_index"] is None
-                else f"index − {w['days_before_index']} d"
-            )
-            end = f"index + {w['days_after_index']} d" if w["days_after_index"] else "index"
-            return f"{start} … {end}"
+            return f"{window_start(w)} … {window_end(w)}"
     return "window not recorded"
 
 

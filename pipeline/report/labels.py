@@ -107,3 +107,14 @@ def band_of(bands: list[Band], months: int | None) -> Band | None:
     if months is None:
         return None
     return next((b for b in bands if b.holds(months)), None)
+
+
+def window_start(window: dict[str, Any]) -> str:
+    """Where a cause's window starts, relative to the index date (audit.runs.criteria)."""
+    before = window["days_before_index"]
+    return "any time before" if before is None else f"index − {before} d"
+
+
+def window_end(window: dict[str, Any]) -> str:
+    after = window["days_after_index"]
+    return f"index + {after} d" if after else "index"

@@ -18,7 +18,14 @@ import polars as pl
 
 from pipeline.report import plots
 from pipeline.report.data import ReportData
-from pipeline.report.labels import Band, Descriptions, band_of
+from pipeline.report.labels import (
+    Band,
+    Descriptions,
+    band_label,
+    band_of,
+    window_end,
+    window_start,
+)
 from pipeline.report.suppression import Shown, Suppressor
 
 SEXES = ("F", "M", "U")
@@ -60,51 +67,58 @@ def _step_label(row: dict[str, Any]) -> str:
     return f"{row['step']}. {row['step_name']}"
 
 
-def funnel(data: ReportData, ctx: Context) -> Section:
+@dataclass(frozen=True)
+class ShownStep:
+    """One funnel step as the page shows it: remaining, and removed from the shown numbers."""
+
+    row: dict[str, Any]
+    remaining: Shown
+    removed: Shown
+
+
+def shown_funnel(data: ReportData, ctx: Context) -> tuple[Shown, list[ShownStep]]:
+    """The patients listed and every step, each difference taken from the shown counts."""
     rows = data.attrition.to_dicts()
-    listed = _count(ctx, rows[0]["remaining"] + rows[0]["removed"]) if rows else _count(ctx, 0)
-    steps: list[dict[str, Any]] = []
-    before = listed
+    listed = _count(ctx, rows[0]["remaining"] + rows[0]["removed"] if rows else 0)
+    steps, before = [], listed
     for row in rows:
         remaining = _count(ctx, row["remaining"])
-        steps.append(
-            {
-                "step": row["step"],
-                "name": row["step_name"],
-                "status": row["status_on_failure"],
-                "remaining": remaining,
-                "removed": ctx.suppress.difference(before, remaining),
-                "percent": ctx.suppress.percent(remaining, _first(steps, remaining)),
-            }
-        )
+        steps.append(ShownStep(row, remaining, ctx.suppress.difference(before, remaining)))
         before = remaining
+    return listed, steps
+
+
+def funnel(data: ReportData, ctx: Context) -> Section:
+    listed, shown = shown_funnel(data, ctx)
+    first = shown[0].remaining if shown else listed
+    steps = [
+        {
+            "step": s.row["step"],
+            "name": s.row["step_name"],
+            "status": s.row["status_on_failure"],
+            "remaining": s.remaining,
+            "removed": s.removed,
+            "percent": ctx.suppress.percent(s.remaining, first),
+        }
+        for s in shown
+    ]
     return Section(
         "funnel",
         "Screening funnel",
         "Read top to bottom: each box is a step of the screening definition with the patients "
         "who passed it and every earlier step; the box beside it holds the patients that step "
         "removed, who get the status shown.",
-        {"listed": listed, "steps": steps, "final": before},
+        {"listed": listed, "steps": steps, "final": shown[-1].remaining if shown else listed},
     )
-
-
-def _first(steps: list[dict[str, Any]], current: Shown) -> Shown:
-    return steps[0]["remaining"] if steps else current
 
 
 def gains(data: ReportData, ctx: Context) -> Section:
     facts = data.gain_facts
     fail_columns = [c for c in facts.columns if c.startswith("fails_")]
     alone = facts.filter(pl.sum_horizontal(fail_columns) == 1) if fail_columns else facts
-    rows, before = [], None
-    for row in data.attrition.to_dicts():
-        remaining = _count(ctx, row["remaining"])
-        if row["step"] == 1:
-            before = remaining
-            continue
-        assert before is not None
-        removed = ctx.suppress.difference(before, remaining)
-        before = remaining
+    rows = []
+    for step in shown_funnel(data, ctx)[1][1:]:
+        row, removed = step.row, step.removed
         status = row["status_on_failure"]
         prerequisite = row["step"] in PRE_INDEX_STEPS or f"fails_{status}" not in facts.columns
         if prerequisite:
@@ -355,10 +369,8 @@ def provenance(data: ReportData, ctx: Context) -> Section:
         {
             "cause": ctx.descriptions.cause(w["cause"]),
             "category": w["category"],
-            "before": "any time before"
-            if w["days_before_index"] is None
-            else f"index − {w['days_before_index']} d",
-            "after": f"index + {w['days_after_index']} d" if w["days_after_index"] else "index",
+            "before": window_start(w),
+            "after": window_end(w),
         }
         for w in criteria["windows"]
     ]
@@ -375,15 +387,12 @@ def provenance(data: ReportData, ctx: Context) -> Section:
             "inputs": run["inputs"] or [],
             "criteria": criteria,
             "windows": windows,
-            "intervals": [{**r, "band": band_label_of(r)} for r in intervals],
+            "intervals": [
+                {**r, "band": band_label(r["age_from_months"], r["age_to_months"])}
+                for r in intervals
+            ],
         },
     )
-
-
-def band_label_of(row: dict[str, Any]) -> str:
-    from pipeline.report.labels import band_label
-
-    return band_label(row["age_from_months"], row["age_to_months"])
 
 
 SECTIONS: list[Builder] = [
