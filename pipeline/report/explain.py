@@ -19,7 +19,7 @@ import polars as pl
 
 from pipeline.errors import NotFound
 from pipeline.report.data import frame, open_database, read_run
-from pipeline.report.labels import load_descriptions, months_label, window_end, window_start
+from pipeline.report.labels import age_label, load_descriptions, window_end, window_start
 
 ANALYTE_NAMES = {"igm": "IgM", "igg": "IgG", "iga": "IgA"}
 MATCH_WHY = {
@@ -160,11 +160,7 @@ def _results(results: pl.DataFrame) -> list[str]:
             notes.append("same-day repeat, not the day's value")
         if r["analyte"] == "igm" and not r["is_counted"]:
             notes.append("before the minimum age: not counted")
-        age = (
-            months_label(r["age_months"])
-            if r["age_months"] % 12 == 0
-            else (f"{r['age_months'] // 12} y {r['age_months'] % 12} mo")
-        )
+        age = age_label(r["age_months"])
         lines.append(
             f"  {r['collected_date']}  {ANALYTE_NAMES.get(r['analyte'], r['analyte'])}  "
             f"{value} = {mg}; {limits}; age {age}: {_judgement(r)}"

@@ -69,6 +69,14 @@ def months_label(months: int) -> str:
     return f"{months} mo"
 
 
+def age_label(months: int) -> str:
+    """'32 y 10 mo', '4 y', '7 mo': an age in completed months, as a person reads it."""
+    years, rest = divmod(months, MONTHS_PER_YEAR)
+    if years and rest:
+        return f"{years} y {rest} mo"
+    return months_label(months)
+
+
 def band_label(age_from: int, age_to: int | None) -> str:
     """'5–<9 mo', '2–<4 y', '≥18 y': the bands as SPEC §3 writes them."""
     if age_to is None:
