@@ -284,6 +284,81 @@ def demo(out_dir: Path, n_patients: int, seed: int) -> None:
     db_path = out_dir / "sigmd.duckdb"
     result = screen_and_publish(extract_dir, db_path)
     print_summary(result, db_path)
+    from pipeline.report.render import write_report
+
+    click.echo(f"Analyst report: {write_report(db_path, out_dir / 'sigmd-report.html')}")
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Cohort database published by sigmd run (opened read-only).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HTML file to write (self-contained: opens offline, prints cleanly).",
+)
+@click.option(
+    "--min-cell",
+    type=click.IntRange(min=0),
+    default=7,
+    show_default=True,
+    help="Counts of 1 to this many patients are shown as '≤N'; others are rounded to 5.",
+)
+@click.option(
+    "--no-suppression",
+    is_flag=True,
+    help="Show exact counts (internal use only: every page is marked NOT FOR RELEASE).",
+)
+def report(db_path: Path, out_path: Path, min_cell: int, no_suppression: bool) -> None:
+    """Write the analyst report of a cohort database as one HTML file.
+
+    The funnel, what each rule removes on its own, sex and age band at each step, IgM by age
+    band, the secondary causes with code descriptions, the time to the repeat test, row
+    accounting and the run's provenance and criteria. Small counts are suppressed as
+    OpenSAFELY does (1-7 shown as ≤7, others rounded to 5); no patient id is shown.
+
+    \b
+    Example:
+      sigmd report --db sigmd.duckdb --out sigmd-report.html
+      sigmd report --db sigmd.duckdb --out internal.html --no-suppression
+    """
+    from pipeline.report.render import write_report
+
+    path = write_report(db_path, out_path, min_cell=min_cell, suppression=not no_suppression)
+    click.echo(f"Report: {path}")
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Cohort database published by sigmd run (opened read-only).",
+)
+@click.argument("patient_id")
+def explain(db_path: Path, patient_id: str) -> None:
+    """Print one patient's path through the screening, step by step.
+
+    Every immunoglobulin result (unit as received, mg/dL, limits and their source), the IgG
+    and IgA chosen for each low IgM and why, the index date, each secondary cause with its
+    window, the persistence decision, the status and the severity. Exits 2 when the patient
+    id is not in the database.
+
+    \b
+    Example:
+      sigmd explain --db sigmd-demo/sigmd.duckdb P0000056
+    """
+    from pipeline.report.explain import explain as trace
+
+    click.echo(trace(db_path, patient_id))
 
 
 def screen_and_publish(

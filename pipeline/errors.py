@@ -61,6 +61,12 @@ class PublishError(SigmdError):
     exit_code = 6
 
 
+class NotFound(SigmdError):
+    """`sigmd report` / `sigmd explain`: the database, or the patient asked for, is not there."""
+
+    exit_code = 2
+
+
 class LockTimeout(SigmdError):
     """Another run held the database's lock for longer than `--lock-timeout`; nothing was done."""
 
@@ -71,7 +77,8 @@ class LockTimeout(SigmdError):
 EXIT_CODES = {
     0: "success: the cohort database was published and the run is in audit.runs",
     1: "an unexpected error (a bug): please report it with the traceback",
-    2: "the extract was refused (missing or unreadable file, table or column; wrong encoding)",
+    2: "the extract was refused (missing or unreadable file, table or column; wrong encoding); "
+    "for sigmd report / explain: the database or the patient asked for is not there",
     3: "the rules folder is invalid",
     4: "the mapping file is invalid",
     5: "the cohort failed an output check; nothing was published",

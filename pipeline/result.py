@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -81,9 +82,39 @@ EXCLUSIONS_SCHEMA = pl.Schema(
         "reason": pl.String(),  # as in screening.exclusion_reasons, e.g. drug:clozapine
         "code": pl.String(),  # the drug name/code or diagnosis code as in the extract
         "event_date": pl.Date(),  # exposure start or diagnosis date
+        "exposure_end_date": pl.Date(),  # drugs: the exposure's end as judged; null otherwise
         "days_from_index": pl.Int32(),
         "source_file": pl.String(),
         "source_row": pl.Int64(),
+    }
+)
+
+# cohort.panels: each counted low IgM day value with the IgG and IgA it was judged with.
+PANELS_SCHEMA = pl.Schema(
+    {
+        "patient_id": pl.String(),
+        "igm_date": pl.Date(),
+        "igm_specimen_id": pl.String(),
+        "igg_date": pl.Date(),  # null: no IgG on the same specimen or within the window
+        "igg_match": pl.String(),  # same_specimen | nearest | null
+        "igg_days_from_igm": pl.Int32(),
+        "igg_is_within_limits": pl.Boolean(),
+        "iga_date": pl.Date(),
+        "iga_match": pl.String(),
+        "iga_days_from_igm": pl.Int32(),
+        "iga_is_within_limits": pl.Boolean(),
+        "is_isolated": pl.Boolean(),
+    }
+)
+
+# cohort.persistence: the persistence decision of every patient with an index date.
+PERSISTENCE_SCHEMA = pl.Schema(
+    {
+        "patient_id": pl.String(),
+        "index_date": pl.Date(),
+        "normalised_date": pl.Date(),  # first IgM on/after index at or above its lower limit
+        "repeat_low_from_date": pl.Date(),  # index date + the persistence interval
+        "repeat_low_date": pl.Date(),  # first counted low IgM on or after repeat_low_from_date
     }
 )
 
@@ -190,6 +221,13 @@ class ScreenResult:
     timings: dict[str, float] = field(default_factory=dict)
     # The validation checks run so far (CHECK_SCHEMA): names and counts only.
     validation: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CHECK_SCHEMA))
+    # For the report and `sigmd explain`: the partners of each low IgM, the persistence
+    # decisions, and the criteria the rules applied (audit.runs.criteria).
+    panels: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PANELS_SCHEMA))
+    persistence: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=PERSISTENCE_SCHEMA)
+    )
+    criteria: dict[str, Any] | None = None
 
     def status_counts(self) -> dict[str, int]:
         counts = dict(self.screening.group_by("status").len().iter_rows())

@@ -329,3 +329,28 @@ def _local_routes(path: Path) -> dict:
     routes = frame.filter(pl.col("kind") == "route")["value"]
     words = frame.filter(pl.col("kind") == "name_word")["value"]
     return {"local_routes": frozenset(routes), "local_name_words": tuple(words)}
+
+
+def applied_criteria(rules: Rules) -> dict:
+    """The numbers of the screening definition as these rules set them, for audit.runs.criteria
+    (SPEC §4): what the report and `sigmd explain` quote, rather than the shipped defaults."""
+    return {
+        "min_age_years": rules.min_age_years,
+        "complete_below_mg_dl": rules.complete_below_mg_dl,
+        "panel_window_days": rules.panel_window_days,
+        "repeat_low_min_days": rules.repeat_low_min_days,
+        "exposure_days_without_end": rules.exposure_days_without_end,
+        "implausible_above_mg_dl": rules.implausible_above_mg_dl,
+        "windows": [
+            {
+                "cause": cause,
+                "category": w.category,
+                "days_before_index": w.days_before,
+                "days_after_index": w.days_after,
+            }
+            for cause, w in rules.windows.items()
+        ],
+        "reference_intervals": rules.reference_intervals.sort("analyte", "age_from_months")
+        .select("analyte", "age_from_months", "age_to_months", "lower_mg_dl", "upper_mg_dl")
+        .to_dicts(),
+    }

@@ -39,7 +39,7 @@ from pipeline.publish.lock import (
     new_attempt_id,
 )
 from pipeline.publish.sql import load_comments, load_sql
-from pipeline.result import ScreenResult
+from pipeline.result import EXACT, ScreenResult
 from pipeline.validate.report import ValidationReport, validate_cohort
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,44 @@ RUN_TABLES = (
     ("cohort/exclusions", False),
     ("cohort/attrition", True),
     ("cohort/omop_cohort", False),
+    ("cohort/panels", False),
+    ("cohort/persistence", False),
     ("audit/quarantine", True),
 )
 HISTORY_TABLES = ("audit/runs", "audit/row_counts", "audit/ignored", "audit/validation")
+
+# The criteria the run's rules applied (rules.applied_criteria), as one nested value.
+CRITERIA_TYPE = pl.Struct(
+    {
+        "min_age_years": pl.Int64(),
+        "complete_below_mg_dl": pl.Float64(),
+        "panel_window_days": pl.Int64(),
+        "repeat_low_min_days": pl.Int64(),
+        "exposure_days_without_end": pl.Int64(),
+        "implausible_above_mg_dl": pl.Float64(),
+        "windows": pl.List(
+            pl.Struct(
+                {
+                    "cause": pl.String(),
+                    "category": pl.String(),
+                    "days_before_index": pl.Int64(),
+                    "days_after_index": pl.Int64(),
+                }
+            )
+        ),
+        "reference_intervals": pl.List(
+            pl.Struct(
+                {
+                    "analyte": pl.String(),
+                    "age_from_months": pl.Int64(),
+                    "age_to_months": pl.Int64(),
+                    "lower_mg_dl": EXACT,
+                    "upper_mg_dl": EXACT,
+                }
+            )
+        ),
+    }
+)
 
 RUN_SCHEMA = pl.Schema(
     {
@@ -103,6 +138,7 @@ RUN_SCHEMA = pl.Schema(
         "attempt_id": pl.String(),
         "exit_code": pl.Int32(),
         "reason": pl.String(),
+        "criteria": CRITERIA_TYPE,
     }
 )
 REFUSED_COLUMNS = (
@@ -267,6 +303,8 @@ def _register_frames(con: duckdb.DuckDBPyConnection, result: ScreenResult) -> No
     con.register("quarantine_frame", result.quarantine)
     con.register("row_counts_frame", result.row_counts)
     con.register("ignored_frame", result.ignored_reasons)
+    con.register("panels_frame", result.panels)
+    con.register("persistence_frame", result.persistence)
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -376,6 +414,7 @@ def _run_frame(result: ScreenResult, finished_at: datetime, attempt_id: str) -> 
         "attempt_id": attempt_id,
         "exit_code": 0,
         "reason": None,
+        "criteria": result.criteria,
     }
     return pl.DataFrame([row], schema=RUN_SCHEMA)
 

@@ -32,7 +32,7 @@ from pipeline.result import (
     Normalised,
     ScreenResult,
 )
-from pipeline.rules import Rules, load_rules
+from pipeline.rules import Rules, applied_criteria, load_rules
 from pipeline.screen import exclusions, funnel, limits, panels
 from pipeline.validate import report as validate
 from pipeline.validate.suites import preload as preload_suites
@@ -302,6 +302,7 @@ def screen_normalised(
             ig, index, causes, patients_ok, rules=rules, run_id=normalised.run_id
         )
         attrition = funnel.attrition(screened, patients_ok.height)
+        persistence = funnel.persistence(ig, index, causes, rules)
     return ScreenResult(
         run_id=normalised.run_id,
         source_format=normalised.source_format,
@@ -321,6 +322,9 @@ def screen_normalised(
         started_at=normalised.started_at,
         timings={**normalised.timings, **timer.timings},
         validation=normalised.validation,
+        panels=panels.panel_table(panel_rows),
+        persistence=persistence,
+        criteria=applied_criteria(rules),
     )
 
 

@@ -20,6 +20,7 @@ import polars as pl
 from pipeline.result import InputFile, Normalised, ScreenResult
 
 META = "meta.json"
+ONE_ROW = ".row.parquet"  # a dict value, as a one-row Parquet file (JSON has no exact decimal)
 T = TypeVar("T", Normalised, ScreenResult)
 
 
@@ -36,6 +37,8 @@ def save(obj: Normalised | ScreenResult, directory: Path | str) -> Path:
             value.write_parquet(staging / f"{f.name}.parquet")
         elif f.name == "inputs":
             meta[f.name] = [vars(i) for i in value]
+        elif isinstance(value, dict):  # nested values with exact decimals (the criteria applied)
+            pl.DataFrame([value]).write_parquet(staging / f"{f.name}{ONE_ROW}")
         elif isinstance(value, datetime):
             meta[f.name] = value.isoformat()
         else:
@@ -55,8 +58,11 @@ def load(kind: type[T], directory: Path | str) -> T:
     values: dict[str, Any] = {}
     for f in fields(kind):
         path = source / f"{f.name}.parquet"
+        one_row = source / f"{f.name}{ONE_ROW}"
         if path.exists():
             values[f.name] = pl.read_parquet(path)
+        elif one_row.exists():
+            values[f.name] = pl.read_parquet(one_row).to_dicts()[0]
         elif f.name == "inputs":
             values[f.name] = [InputFile(**i) for i in meta[f.name]]
         elif f.name == "started_at":

@@ -139,6 +139,9 @@ def merge_buckets(
         started_at=first.started_at,
         timings=timings,
         validation=validate.checks_frame(checks),
+        panels=by_patient([r.panels for r in results]),
+        persistence=by_patient([r.persistence for r in results]),
+        criteria=first.criteria,
     )
 
 

@@ -137,7 +137,7 @@ def drug_causes(meds: pl.DataFrame, index: pl.DataFrame, rules: Rules) -> pl.Dat
         )
     )
     matches = drug_matches(exposures, rules).with_columns(category=pl.lit("drug"))
-    return as_exclusions(within_windows(matches, rules, "start", "end"), "start")
+    return as_exclusions(within_windows(matches, rules, "start", "end"), "start", "end")
 
 
 def diagnosis_causes(diagnoses: pl.DataFrame, index: pl.DataFrame, rules: Rules) -> pl.DataFrame:
@@ -189,7 +189,7 @@ def within_windows(
     return found.filter(pl.any_horizontal(windows) if windows else pl.lit(False))
 
 
-def as_exclusions(found: pl.LazyFrame, event: str) -> pl.DataFrame:
+def as_exclusions(found: pl.LazyFrame, event: str, end: str | None = None) -> pl.DataFrame:
     """Project matched causes onto the columns of cohort.exclusions."""
     return found.select(
         "patient_id",
@@ -198,6 +198,7 @@ def as_exclusions(found: pl.LazyFrame, event: str) -> pl.DataFrame:
         "reason",
         "code",
         pl.col(event).alias("event_date"),
+        (pl.col(end) if end else pl.lit(None, pl.Date)).alias("exposure_end_date"),
         (pl.col(event) - pl.col("index_date"))
         .dt.total_days()
         .cast(pl.Int32)

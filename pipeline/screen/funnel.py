@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.read.normalize import first_reason
-from pipeline.result import ATTRITION_SCHEMA, SCREENING_SCHEMA
+from pipeline.result import ATTRITION_SCHEMA, PERSISTENCE_SCHEMA, SCREENING_SCHEMA
 from pipeline.rules import Rules
 from pipeline.screen.limits import completed_months
 
@@ -45,8 +45,15 @@ def patient_facts(
         counted_low.any().alias("has_low"),
         counted_low.sum().cast(pl.Int32).alias("n_low_igm"),
         pl.col("value_mg_dl").min().alias("min_igm_mg_dl"),
-        (after_index & pl.col("is_at_or_above_lower")).any().alias("normalised"),
-        (counted_low & (pl.col("collected_date") >= repeat_from)).any().alias("repeat_low"),
+        pl.col("collected_date")
+        .filter(after_index & pl.col("is_at_or_above_lower"))
+        .min()
+        .alias("normalised_date"),
+        repeat_from.first().alias("repeat_low_from_date"),
+        pl.col("collected_date")
+        .filter(counted_low & (pl.col("collected_date") >= repeat_from))
+        .min()
+        .alias("repeat_low_date"),
         (counted_low & pl.col("is_complete") & after_index).any().alias("complete_after_index"),
         (counted_low & pl.col("is_complete")).any().alias("complete_any"),
     )
@@ -61,6 +68,8 @@ def patient_facts(
         )
     )
     return facts.join(by_category, on="patient_id", how="left").with_columns(
+        pl.col("normalised_date").is_not_null().alias("normalised"),
+        pl.col("repeat_low_date").is_not_null().alias("repeat_low"),
         pl.col("has_drug", "has_malignancy", "has_other").fill_null(False),
         pl.col("exclusion_reasons").fill_null([]),
     )
@@ -123,6 +132,20 @@ def screening(
         .sort("patient_id")
     )
     return frame.collect().cast(SCREENING_SCHEMA)
+
+
+def persistence(
+    ig: pl.DataFrame, index: pl.DataFrame, causes: pl.DataFrame, rules: Rules
+) -> pl.DataFrame:
+    """cohort.persistence: for every patient with an index date, the dates behind steps 8-9."""
+    return (
+        patient_facts(ig, index, causes, rules)
+        .filter(pl.col("index_date").is_not_null())
+        .select(list(PERSISTENCE_SCHEMA))
+        .sort("patient_id")
+        .collect()
+        .cast(PERSISTENCE_SCHEMA)
+    )
 
 
 def attrition(screened: pl.DataFrame, n_patients_listed: int) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipeline.result import PANELS_SCHEMA
 from pipeline.rules import Rules
 
 
@@ -45,7 +46,18 @@ def chosen_partner(
             ]
         )
         .unique(["patient_id", "collected_date"], keep="first", maintain_order=True)
-        .select("patient_id", "collected_date", f"{analyte}_within")
+        .select(
+            "patient_id",
+            "collected_date",
+            f"{analyte}_within",
+            # Why this partner (kept for cohort.panels and `sigmd explain`).
+            pl.col("_p_date").alias(f"{analyte}_date"),
+            pl.when("_same")
+            .then(pl.lit("same_specimen"))
+            .otherwise(pl.lit("nearest"))
+            .alias(f"{analyte}_match"),
+            pl.col("_offset").cast(pl.Int32).alias(f"{analyte}_days_from_igm"),
+        )
     )
 
 
@@ -71,6 +83,19 @@ def isolated_panels(ig: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         )
         .collect()
     )
+
+
+def panel_table(panels: pl.DataFrame) -> pl.DataFrame:
+    """cohort.panels: each counted low IgM with the IgG and IgA chosen for it, and why."""
+    renamed = panels.rename(
+        {
+            "collected_date": "igm_date",
+            "specimen_id": "igm_specimen_id",
+            "igg_within": "igg_is_within_limits",
+            "iga_within": "iga_is_within_limits",
+        }
+    )
+    return renamed.select(list(PANELS_SCHEMA)).sort("patient_id", "igm_date").cast(PANELS_SCHEMA)
 
 
 def index_dates(panels: pl.DataFrame) -> pl.DataFrame:

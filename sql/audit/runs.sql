@@ -22,5 +22,23 @@ create table audit.runs (
     status_counts struct(status varchar, patients bigint)[],
     attempt_id varchar,
     exit_code integer,
-    reason varchar
+    reason varchar,
+    criteria struct(
+        min_age_years bigint,
+        complete_below_mg_dl double,
+        panel_window_days bigint,
+        repeat_low_min_days bigint,
+        exposure_days_without_end bigint,
+        implausible_above_mg_dl double,
+        windows struct(
+            cause varchar, category varchar, days_before_index bigint, days_after_index bigint
+        )[],
+        reference_intervals struct(
+            analyte varchar,
+            age_from_months bigint,
+            age_to_months bigint,
+            lower_mg_dl decimal(38, 6),
+            upper_mg_dl decimal(38, 6)
+        )[]
+    )
 )

@@ -18,6 +18,7 @@ final as (
         reason::varchar as reason,
         code::varchar as code,
         event_date::date as event_date,
+        exposure_end_date::date as exposure_end_date,
         days_from_index::integer as days_from_index,
         source_file::varchar as source_file,
         source_row::bigint as source_row

@@ -158,6 +158,9 @@ def test_demo_generates_screens_and_shows_every_status(tmp_path, capsys):
         "excluded_other", "normalized", "single_low", "persistent",
     }  # fmt: skip
     assert (out / "extract" / "truth.csv").is_file()
+    report = out / "sigmd-report.html"
+    assert f"Analyst report: {report}" in printed
+    assert report.is_file()
 
 
 def test_generate_writes_a_parquet_extract_that_run_accepts(tmp_path, capsys):

@@ -32,6 +32,8 @@ TABLES = {
     "cohort.exclusions",
     "cohort.attrition",
     "cohort.omop_cohort",
+    "cohort.panels",
+    "cohort.persistence",
     "audit.runs",
     "audit.row_counts",
     "audit.ignored",

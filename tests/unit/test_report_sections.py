@@ -1,0 +1,144 @@
+"""The report's sections on small hand-made inputs: gain counts, bands, code titles."""
+
+from __future__ import annotations
+
+import csv
+
+import polars as pl
+import pytest
+
+from pipeline.report.data import ReportData
+from pipeline.report.labels import band_label, igm_bands, load_descriptions
+from pipeline.report.sections import Context, demographics, funnel, gains, provenance
+from pipeline.report.suppression import Suppressor
+from pipeline.rules import DEFAULT_RULES_DIR, applied_criteria, load_rules
+
+STEPS = [
+    (1, "has a validated IgM result", None),
+    (2, "has an IgM result at age >= min age", "under_min_age"),
+    (3, "has a low IgM result", "igm_not_low"),
+    (4, "has an isolated low IgM panel", "not_isolated"),
+    (5, "has no drug cause", "excluded_drug"),
+    (6, "has no malignancy", "excluded_malignancy"),
+    (7, "has no other secondary cause", "excluded_other"),
+    (8, "did not normalise", "normalized"),
+    (9, "has a repeat low IgM after the persistence interval", "single_low"),
+]
+FAILS = ["drug", "malignancy", "other", "normalized", "single_low"]
+
+
+def data(removed: list[int], fails: list[tuple[bool, ...]], listed: int = 1000) -> ReportData:
+    remaining, rows = listed, []
+    for (step, name, status), r in zip(STEPS, removed, strict=True):
+        remaining -= r
+        rows.append((step, name, status, remaining, r))
+    attrition = pl.DataFrame(
+        rows,
+        schema=["step", "step_name", "status_on_failure", "remaining", "removed"],
+        orient="row",
+    )
+    columns = [
+        "fails_excluded_drug",
+        "fails_excluded_malignancy",
+        "fails_excluded_other",
+        "fails_normalized",
+        "fails_single_low",
+    ]
+    gain_facts = pl.DataFrame(fails, schema=columns, orient="row")
+    patients = pl.DataFrame(
+        {"status": ["persistent"] * 20, "severity": ["partial"] * 20, "sex": ["F"] * 12 + ["M"] * 8,
+         "age_months": [400] * 20, "failed_step": [10] * 20}
+    )  # fmt: skip
+    empty = pl.DataFrame()
+    return ReportData(
+        run={"criteria": applied_criteria(load_rules()), "inputs": [], "run_number": 1},
+        attrition=attrition,
+        patients=patients,
+        lowest_igm=empty,
+        gain_facts=gain_facts,
+        causes=empty,
+        repeat_tests=empty,
+        row_counts=empty,
+        quarantine_reasons=empty,
+        ignored_reasons=empty,
+    )
+
+
+@pytest.fixture
+def ctx() -> Context:
+    criteria = applied_criteria(load_rules())
+    return Context(Suppressor(), load_descriptions(), igm_bands(criteria))
+
+
+def test_gain_counts_patients_who_fail_that_rule_and_no_other(ctx):
+    # 30 fail only the drug rule, 12 fail drug and malignancy, 9 fail only single_low.
+    fails = (
+        [(True, False, False, False, False)] * 30
+        + [(True, True, False, False, False)] * 12
+        + [(False, False, False, False, True)] * 9
+    )
+    rows = {
+        r["status"]: r
+        for r in gains(data([100, 0, 500, 50, 42, 0, 0, 0, 9], fails), ctx).values["rows"]
+    }
+    assert rows["excluded_drug"]["gain"].text == "30"
+    assert rows["excluded_malignancy"]["gain"].text == "0"  # never alone
+    assert rows["single_low"]["gain"].text == "10"  # 9, rounded
+    # Steps before the index date: their gain is what they remove (from the shown numbers).
+    assert rows["igm_not_low"]["prerequisite"] and rows["igm_not_low"]["gain"].text == "500"
+
+
+def test_funnel_removed_is_the_difference_of_the_shown_remaining(ctx):
+    section = funnel(data([100, 3, 500, 50, 42, 0, 0, 0, 9], []), ctx)
+    steps = section.values["steps"]
+    assert section.values["listed"].text == "1,000"
+    assert [s["remaining"].text for s in steps[:3]] == ["900", "895", "395"]
+    # 900 -> 897 true, shown 900 -> 895: removed is 5 (the shown difference), never the true 3.
+    assert steps[1]["removed"].text == "5"
+    assert steps[0]["percent"] == "100%" and steps[2]["percent"] == "44%"
+
+
+def test_demographics_counts_remaining_patients_by_sex_and_band(ctx):
+    section = demographics(data([100, 0, 500, 50, 42, 0, 0, 0, 9], []), ctx)
+    last = section.values["rows"][-1]
+    assert [c.text for c in last["sex"]] == ["10", "10", "0"]  # 12 F and 8 M, rounded
+    bands = section.values["bands"]
+    assert bands[0] == "0–<5 mo" and bands[-1] == "≥18 y"
+    assert last["bands"][-1].text == "20"
+
+
+def test_provenance_quotes_the_windows_the_run_applied(ctx):
+    section = provenance(data([0] * 9, []), ctx)
+    windows = {w["cause"]: w for w in section.values["windows"]}
+    assert windows["Clozapine"]["before"] == "index − 365 d"
+    assert windows["Haematological malignancy"]["before"] == "any time before"
+    assert windows["Haematological malignancy"]["after"] == "index + 365 d"
+
+
+@pytest.mark.parametrize(
+    ("age_from", "age_to", "label"),
+    [(0, 5, "0–<5 mo"), (15, 24, "15 mo–<2 y"), (24, 48, "2–<4 y"), (216, None, "≥18 y")],
+)
+def test_band_labels_read_as_the_spec_writes_them(age_from, age_to, label):
+    assert band_label(age_from, age_to) == label
+
+
+def test_codes_are_described_by_their_longest_prefix_with_a_title():
+    titles = load_descriptions()
+    assert titles.code("ICD10", "C91.10").startswith("Chronic lymphocytic leukemia")
+    assert titles.code("ICD10", "C91.1ZZ").startswith("Chronic lymphocytic leukemia")  # C911
+    assert titles.code("ICD9", "204.10") is not None
+    assert titles.diagnosis("238.71") is not None
+    assert titles.diagnosis("Z99.9") is None  # not in any range: no title shipped
+    assert titles.cause("antiepileptic") == "Anti-epileptic drugs"
+    assert titles.cause("site_specific_cause") == "site specific cause"
+
+
+def test_every_code_range_and_cause_of_the_rules_has_words():
+    titles = load_descriptions()
+    with (DEFAULT_RULES_DIR / "codelists" / "diagnoses.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            for code in (row["range_start"], row["range_end"]):
+                assert titles.code(row["code_system"], code), (row["code_system"], code)
+    for cause in load_rules().windows:
+        assert cause in titles.causes, cause
