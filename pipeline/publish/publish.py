@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import PublishError
+from pipeline.publish import changes, ledger
 from pipeline.publish.sql import load_comments, load_sql
 from pipeline.result import ScreenResult
 from pipeline.validate.report import ValidationReport, validate_cohort
@@ -129,7 +130,13 @@ def publish(
             step = "reading the run history of the published database"
             _copy_history(con, target)
             step = "recording this run"
-            run_number = _append_run(con, result, finished_at or datetime.now(UTC), validation)
+            finished_at = finished_at or datetime.now(UTC)
+            run_number = _append_run(con, result, finished_at, validation)
+            step = "comparing the cohort with the previous one"
+            changes.record(con, target, result.run_id, run_number)
+            step = "recording the deliveries"
+            inputs = [(f.table, f.path, f.sha256) for f in result.inputs]
+            ledger.build_table(con, target, result.run_id, inputs, finished_at)
             step = "writing the comments"
             _write_comments(con)
             step = "checkpointing the new database"
