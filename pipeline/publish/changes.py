@@ -115,17 +115,18 @@ class Changes:
 def read_changes(db_path: str | Path, since: str | None = None) -> Changes:
     """The changes of the latest publish, or the net changes since run `since` (id or number)."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        latest = _run_number(con, None)
+        latest = run_number_of(con, None)
         if since is None:
             rows = con.sql(load_sql("cohort/changes_latest")).pl()
             return Changes(rows, None, latest)
-        since_number = _run_number(con, since)
+        since_number = run_number_of(con, since)
         params = {"since_run_number": since_number}
         rows = con.sql(load_sql("cohort/changes_since"), params=params).pl()
     return Changes(rows, since_number, latest)
 
 
-def _run_number(con: duckdb.DuckDBPyConnection, run: str | None) -> int:
+def run_number_of(con: duckdb.DuckDBPyConnection, run: str | None) -> int:
+    """The run number of `run` (a run id or number; the latest run number for None)."""
     if run is None:
         [(number,)] = con.execute(load_sql("audit/next_run_number")).fetchall()
         return int(number) - 1
