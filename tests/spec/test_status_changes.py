@@ -36,18 +36,21 @@ FIRST_DELIVERY = """
 # The next delivery: p_status has a repeat low 120 days later (single_low -> persistent),
 # p_severity a complete low (< 5 mg/dL) 30 days later (partial -> complete, still single_low),
 # p_gone is no longer in the extract and p_new appears.
-SECOND_DELIVERY = FIRST_DELIVERY.replace(
-    """    p_gone     | 2020-01-10 | IgM  | 25
+SECOND_DELIVERY = (
+    FIRST_DELIVERY.replace(
+        """    p_gone     | 2020-01-10 | IgM  | 25
     p_gone     | 2020-01-10 | IgG  | 1000
     p_gone     | 2020-01-10 | IgA  | 200
 """,
-    "",
-) + """    p_status   | 2020-05-09 | IgM  | 20
+        "",
+    )
+    + """    p_status   | 2020-05-09 | IgM  | 20
     p_severity | 2020-02-09 | IgM  | 3
     p_new      | 2020-01-10 | IgM  | 25
     p_new      | 2020-01-10 | IgG  | 1000
     p_new      | 2020-01-10 | IgA  | 200
 """
+)
 
 
 def status_changes(db: Path) -> dict[str, tuple]:
