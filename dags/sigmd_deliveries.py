@@ -75,6 +75,15 @@ DEFAULT_ARGS = {
 }
 
 
+def schedule() -> str | None:
+    """Every 15 minutes (SIGMD_DELIVERIES_SCHEDULE), once the landing folder and database are
+    configured; without them the DAG runs only when triggered with both in its conf (Airflow
+    refuses a schedule for a DAG whose required params have no default)."""
+    if not (_env("SIGMD_LANDING_DIR") and _env("SIGMD_DB_PATH")):
+        return None
+    return _env("SIGMD_DELIVERIES_SCHEDULE", DEFAULT_SCHEDULE)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -82,7 +91,7 @@ def _now() -> datetime:
 @dag(
     dag_id=DAG_ID,
     description="Screen each complete delivery of the landing folder once, oldest first",
-    schedule=_env("SIGMD_DELIVERIES_SCHEDULE", DEFAULT_SCHEDULE),
+    schedule=schedule(),
     start_date=datetime(2024, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,  # one planner: a delivery is never planned twice

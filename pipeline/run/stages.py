@@ -99,6 +99,7 @@ def check_cohort(work_dir: str, db_path: str, *, rules_dir: str | None = None) -
 
 def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     """Publish the screened, validated cohort; the database is replaced atomically."""
+    from pipeline.publish import changes
     from pipeline.publish.publish import publish as publish_result
     from pipeline.result import ScreenResult
     from pipeline.run import handoff
@@ -108,4 +109,9 @@ def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     report = ValidationReport.from_dict(json.loads((Path(work_dir) / VALIDATION).read_text()))
     report.raise_if_failed()
     run_number = publish_result(result, db_path, validation=report)
-    return {"run_id": result.run_id, "run_number": run_number, "db_path": str(db_path)}
+    return {
+        "run_id": result.run_id,
+        "run_number": run_number,
+        "db_path": str(db_path),
+        "changes": changes.summary(db_path),  # counts only: for the asset event
+    }

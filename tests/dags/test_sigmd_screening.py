@@ -54,7 +54,7 @@ def test_dag_folder_imports_without_errors():
 
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    assert list(bag.dag_ids) == [DAG_ID]
+    assert sorted(bag.dag_ids) == ["sigmd_deliveries", DAG_ID]
     assert set(bag.dags[DAG_ID].task_ids) == TASKS
 
 
@@ -287,3 +287,10 @@ def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path):
     assert [(name, json.loads(extra)["db_path"]) for name, extra in events] == [
         ("sigmd_cohort_db", str(db.resolve()))
     ]
+    # ... with the counts of what changed (the first publish: every patient is new).
+    [(_, extra)] = events
+    changes = json.loads(extra)["changes"]
+    assert changes["new_patient"] == len(published)
+    assert changes["status_changed"] == changes["no_longer_in_extract"] == 0
+    persistent = [row for row in published if row[1] == "persistent"]
+    assert json.loads(extra)["new_persistent"] == len(persistent) > 0
