@@ -122,17 +122,22 @@ def build_table(
 ) -> None:
     """Create audit.deliveries in the database being built, from the ledger beside `db_path`.
 
-    A pending delivery with this run's content is the one being published: it is recorded as
-    screened by this run. Other pending deliveries (waiting their turn) are not listed yet.
+    A pending delivery whose content is in a published run (this one, or an earlier one not yet
+    settled by the deliveries DAG) is recorded as screened by that run. Other pending deliveries
+    (waiting their turn) are not listed yet.
     """
-    this_content = content_hash(inputs)
+    published = published_contents(con)  # audit.runs of the new database: this run included
+    published[content_hash(inputs)] = run_id
     rows = []
     for last in latest(read(db_path)).values():
         entry = last
         if last.outcome == PENDING:
-            if last.content_hash != this_content:
+            if last.content_hash not in published:  # still waiting its turn
                 continue
-            entry = last.but(outcome=SCREENED, run_id=run_id, recorded_at=published_at.isoformat())
+            screened_by = published[last.content_hash]
+            entry = last.but(
+                outcome=SCREENED, run_id=screened_by, recorded_at=published_at.isoformat()
+            )
         rows.append(
             {
                 "folder": entry.folder,
@@ -146,6 +151,16 @@ def build_table(
         )
     con.register("deliveries_frame", pl.DataFrame(rows, schema=DELIVERIES_SCHEMA))
     con.execute(load_sql("audit/deliveries"))
+
+
+def published_contents(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Content hash -> run id of every published run in the database `con` uses (latest wins)."""
+    runs: dict[int, tuple[str, list[tuple[str, str, str]]]] = {}
+    for run_number, run_id, table, path, sha256 in con.sql(
+        load_sql("audit/published_inputs")
+    ).fetchall():
+        runs.setdefault(run_number, (run_id, []))[1].append((table, path, sha256))
+    return {content_hash(inputs): run_id for _, (run_id, inputs) in sorted(runs.items())}
 
 
 def _timestamp(text: str) -> datetime:

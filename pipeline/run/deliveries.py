@@ -28,7 +28,6 @@ import duckdb
 
 from pipeline.errors import SigmdError
 from pipeline.publish import ledger
-from pipeline.publish.sql import load_sql
 
 READY_MARKER = "_READY"
 SCREENING_DAG_ID = "sigmd_screening"
@@ -87,11 +86,7 @@ def screened_contents(db_path: str | Path) -> dict[str, str]:
     if not Path(db_path).exists():
         return {}
     with duckdb.connect(str(db_path), read_only=True) as con:
-        rows = con.sql(load_sql("audit/published_inputs")).fetchall()
-    runs: dict[int, tuple[str, list[tuple[str, str, str]]]] = {}
-    for run_number, run_id, table, path, sha256 in rows:
-        runs.setdefault(run_number, (run_id, []))[1].append((table, path, sha256))
-    return {ledger.content_hash(inputs): run_id for run_id, inputs in runs.values()}
+        return ledger.published_contents(con)
 
 
 def plan(

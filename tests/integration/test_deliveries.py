@@ -177,3 +177,27 @@ def test_a_refused_delivery_is_recorded_and_does_not_block_the_next(landing, scr
     assert "IgM" in reasons[1][2]
     assert screener.run(landing) == []  # a refusal is final for that content
     assert screener.screened == ["2-without-igm", "3-good"]
+
+
+def test_as_the_dag_does_it_plan_screen_each_then_settle_all(landing, screener):
+    # sigmd_deliveries settles once every triggered screening has ended: the second publish
+    # must already list the first delivery, still pending in the ledger, as screened.
+    deliver(landing, "week-47", seed=1, minute=0)
+    deliver(landing, "week-48", seed=2, minute=1)
+    planned = deliveries.plan(landing, screener.db, now=datetime.now(UTC))
+    assert [d.name for d in planned] == ["week-47", "week-48"]
+    # a plan that stopped short of settling (a crashed DAG run) is picked up by the next one
+    again = deliveries.plan(landing, screener.db, now=datetime.now(UTC))
+    assert [d.entry for d in again] == [
+        d.entry.but(recorded_at=e.entry.recorded_at) for d, e in zip(planned, again, strict=True)
+    ]
+    for delivery in planned:
+        screener(delivery.path)
+
+    runs = query(screener.db, "select run_id from audit.runs order by run_number")
+    published = query(
+        screener.db, "select folder, outcome, run_id from audit.deliveries order by folder"
+    )
+    assert published == [("week-47", "screened", runs[0][0]), ("week-48", "screened", runs[1][0])]
+    settled = [deliveries.settle(screener.db, d, now=datetime.now(UTC)) for d in planned]
+    assert [(e.outcome, e.run_id) for e in settled] == [("screened", r) for (r,) in runs]
