@@ -32,11 +32,14 @@ TABLES = {
     "cohort.exclusions",
     "cohort.attrition",
     "cohort.omop_cohort",
+    "cohort.status_changes",
+    "cohort.status_history",
     "audit.runs",
     "audit.row_counts",
     "audit.ignored",
     "audit.validation",
     "audit.quarantine",
+    "audit.deliveries",
 }
 
 # Storage format numbers DuckDB 1.4 reads (a newer file fails there with "we can only read
