@@ -96,6 +96,7 @@ def run(
         extract_dir, db_path, source_format=source_format, rules_dir=rules_dir, mapping=mapping
     )
     print_summary(result, db_path)
+    print_changes(db_path)
 
 
 @cli.command()
@@ -343,6 +344,18 @@ def print_summary(result: ScreenResult, db_path: Path) -> None:
     from pipeline.validate.suites import docs_index
 
     click.echo(f"Validation report (Data Docs): {docs_index(docs_dir_for(db_path))}")
+
+
+def print_changes(db_path: Path) -> None:
+    """One line: what changed against the previously published cohort (counts only)."""
+    from pipeline.publish.changes import summary
+
+    counts = summary(db_path)
+    listed = ", ".join(f"{n} {change}" for change, n in counts["changes"].items() if n)
+    click.echo(
+        f"Since the previous publish: {listed or 'no change'}; "
+        f"{counts['new_persistent']} newly persistent (sigmd changes --db {db_path})."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

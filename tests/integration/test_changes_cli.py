@@ -37,6 +37,12 @@ def db(tmp_path: Path) -> Path:
     return db
 
 
+def test_sigmd_run_says_what_changed(capsys, db):  # capsys first: it captures the runs of `db`
+    out = capsys.readouterr().out
+    assert "Since the previous publish: 2 new_patient; 0 newly persistent" in out
+    assert "Since the previous publish: 1 new_patient, 1 status_changed; 1 newly persistent" in out
+
+
 def test_changes_prints_counts_without_patient_ids(db, capsys):
     capsys.readouterr()
     assert main(["changes", "--db", str(db)]) == 0
