@@ -128,8 +128,8 @@ def read_changes(db_path: str | Path, since: str | None = None) -> Changes:
 def run_number_of(con: duckdb.DuckDBPyConnection, run: str | None) -> int:
     """The run number of `run` (a run id or number; the latest run number for None)."""
     if run is None:
-        [(number,)] = con.execute(load_sql("audit/next_run_number")).fetchall()
-        return int(number) - 1
+        [(number,)] = con.execute(load_sql("audit/latest_run_number")).fetchall()
+        return int(number or 0)
     [(number,)] = con.execute(load_sql("audit/run_number_of"), {"run": run}).fetchall()
     if number is None:
         raise UnknownRun(f"no run '{run}' in audit.runs (give a run id or a run number)")

@@ -12,7 +12,9 @@ history as (
 
 latest_run as (
 
-    select max_by(run_id, run_number) as run_id from audit.runs
+    select max_by(run_id, run_number) as run_id
+    from audit.runs
+    where outcome = 'published'
 
 ),
 
