@@ -168,8 +168,24 @@ def error_policy(also: tuple[type[Exception], ...] = ()) -> Iterator[None]:
     except Exception as exc:
         if not fails_without_retry(exc, also):
             raise
+        error = fail_fast_error(exc)
+        note_refusal(str(error))
         # `from None`: the original traceback could carry a polars message quoting input data.
-        raise fail_fast_error(exc) from None
+        raise error from None
+
+
+def note_refusal(reason: str) -> None:
+    """Leave the one-line reason in the run's work folder (kept after a failure), where
+    `sigmd_deliveries` reads it to record the delivery as refused. Best effort: never hides
+    the refusal itself."""
+    from pipeline.run.deliveries import REFUSAL_FILE
+
+    try:
+        folder = Path(_context_work_dir())
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / REFUSAL_FILE).write_text(reason + "\n", encoding="utf-8")
+    except Exception:  # outside a task (tests), or an unwritable folder
+        log.warning("could not note the refusal in the work folder")
 
 
 # --- the run's work folder ----------------------------------------------------------------------
@@ -395,6 +411,9 @@ def _publish(checked: dict[str, Any]) -> dict[str, Any]:
         "db_path": str(Path(out["db_path"]).resolve()),
         "run_id": out["run_id"],
         "run_number": out["run_number"],
+        # Counts only (never a patient id): what changed since the previous publish.
+        "new_persistent": out["changes"]["new_persistent"],
+        "changes": out["changes"]["changes"],
     }
     log.info(
         "Published run %s (run number %s) to %s",

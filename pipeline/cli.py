@@ -138,6 +138,7 @@ def run(
     )
     with contextlib.suppress(OSError):  # published: a closed or full stdout changes nothing
         print_summary(result, db_path, created_folder=new_folder)
+        print_changes(db_path)
 
 
 @cli.command()
@@ -361,6 +362,82 @@ def explain(db_path: Path, patient_id: str) -> None:
     click.echo(trace(db_path, patient_id))
 
 
+@cli.command()
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Cohort database published by sigmd run or the DAG.",
+)
+@click.option(
+    "--since",
+    metavar="RUN",
+    help="A run id or run number: the net changes from that run to the latest one "
+    "(default: the latest publish against the one before it).",
+)
+@click.option(
+    "--patients",
+    is_flag=True,
+    help="Also list each changed patient (patient ids: for internal use, never to share).",
+)
+@click.option(
+    "--purge-before",
+    metavar="RUN",
+    help="Forget cohort.status_history rows of runs numbered below RUN (rewrites the database "
+    "atomically), then print nothing else.",
+)
+def changes(db_path: Path, since: str | None, patients: bool, purge_before: str | None) -> None:
+    """Print what changed since the previous delivery: patients per change and status.
+
+    Changes are new_patient, status_changed, severity_changed and no_longer_in_extract; patients
+    whose status and severity are unchanged are not counted. Counts only, unless --patients.
+
+    \b
+    Example:
+      sigmd changes --db /data/cohort/sigmd.duckdb
+      sigmd changes --db sigmd.duckdb --since 12 --patients
+      sigmd changes --db sigmd.duckdb --purge-before 40
+    """
+    from pipeline.publish.changes import read_changes, summarise
+    from pipeline.publish.purge import purge_history
+
+    if purge_before is not None:
+        number, deleted = purge_history(db_path, purge_before)
+        click.echo(f"Removed {deleted} rows of cohort.status_history before run {number}.")
+        return
+    found = read_changes(db_path, since)
+    first = (
+        "the first publish" if found.since_run_number is None else f"run {found.since_run_number}"
+    )
+    span = f"run {found.latest_run_number} against the previous publish"
+    if found.since_run_number is not None:
+        span = f"run {found.latest_run_number} against {first}"
+    if found.rows.is_empty():
+        click.echo(f"No changes in {span}.")
+        return
+    click.echo(f"Changes in {span}:")
+    counts = found.counts()
+    header = ("change", "previous status", "new status", "patients")
+    table = [header] + [(c, p or "-", n or "-", str(k)) for c, p, n, k in counts.iter_rows()]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        cells = [f"{cell:<{w}}" for cell, w in zip(row[:3], widths, strict=False)]
+        click.echo("  " + "  ".join([*cells, f"{row[3]:>{widths[3]}}"]))
+    totals = summarise(found.rows)
+    click.echo(
+        f"{found.rows.height} patients changed; {totals['new_persistent']} newly persistent."
+    )
+    if patients:
+        click.echo("Patients (internal use only):")
+        for row in found.rows.iter_rows(named=True):
+            click.echo(
+                f"  {row['patient_id']}  {row['change']}  "
+                f"{row['previous_status'] or '-'} -> {row['new_status'] or '-'}  "
+                f"({row['previous_severity'] or '-'} -> {row['new_severity'] or '-'})"
+            )
+
+
 def screen_and_publish(
     extract_dir: Path,
     db_path: Path,
@@ -499,6 +576,18 @@ def print_summary(result: ScreenResult, db_path: Path, *, created_folder: bool =
     from pipeline.validate.report import docs_dir_for
 
     click.echo(f"Validation report (Data Docs): {docs_index(docs_dir_for(db_path))}")
+
+
+def print_changes(db_path: Path) -> None:
+    """One line: what changed against the previously published cohort (counts only)."""
+    from pipeline.publish.changes import summary
+
+    counts = summary(db_path)
+    listed = ", ".join(f"{n} {change}" for change, n in counts["changes"].items() if n)
+    click.echo(
+        f"Since the previous publish: {listed or 'no change'}; "
+        f"{counts['new_persistent']} newly persistent (sigmd changes --db {db_path})."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import PublishError
-from pipeline.publish import journal
+from pipeline.publish import changes, journal, ledger
 from pipeline.publish.lock import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
     building_path,
@@ -224,9 +224,13 @@ def _publish_locked(
                 step = "recording the refused runs of the run journal"
                 _append_refused(con, journal.pending(target))
                 step = "recording this run"
-                run_number = _append_run(
-                    con, result, finished_at or datetime.now(UTC), validation, attempt_id
-                )
+                finished = finished_at or datetime.now(UTC)
+                run_number = _append_run(con, result, finished, validation, attempt_id)
+                step = "comparing the cohort with the previous one"
+                changes.record(con, target, result.run_id, run_number)
+                step = "recording the deliveries"
+                inputs = [(f.table, f.path, f.sha256) for f in result.inputs]
+                ledger.build_table(con, target, result.run_id, inputs, finished)
                 step = "writing the comments"
                 _write_comments(con)
                 step = "checkpointing the new database"

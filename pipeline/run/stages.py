@@ -195,6 +195,7 @@ def _attempt_id(work_dir: str) -> str:
 
 def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     """Publish the screened, validated cohort; the database is replaced atomically."""
+    from pipeline.publish import changes
     from pipeline.publish.lock import new_attempt_id
     from pipeline.publish.publish import publish as publish_result
     from pipeline.result import ScreenResult
@@ -205,7 +206,12 @@ def publish(work_dir: str, db_path: str) -> dict[str, Any]:
     report = ValidationReport.from_dict(json.loads((Path(work_dir) / VALIDATION).read_text()))
     report.raise_if_failed()
     run_number = publish_result(result, db_path, validation=report, attempt_id=new_attempt_id())
-    return {"run_id": result.run_id, "run_number": run_number, "db_path": str(db_path)}
+    return {
+        "run_id": result.run_id,
+        "run_number": run_number,
+        "db_path": str(db_path),
+        "changes": changes.summary(db_path),  # counts only: for the asset event
+    }
 
 
 def partition(

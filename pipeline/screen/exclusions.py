@@ -116,12 +116,14 @@ def drug_matches(meds: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
         .with_columns(code=pl.col("drug_code"))
     )
     keep = ["patient_id", "index_date", "start", "end", "cause", "reason", "code", "_file", "_row"]
-    matches = pl.concat([f.select(keep) for f in (by_name, by_atc, by_rxnorm)])
+    # Codes first: a row matched for the same reason by its code and by its name is shown by its
+    # code, whatever the order of the rows (keep="first" in this order, never "any").
+    matches = pl.concat([f.select(keep) for f in (by_rxnorm, by_atc, by_name)])
     # A class-level code adds nothing when an ingredient of the same cause matched the same row.
     class_only = pl.col("reason") == pl.concat_str(pl.lit("drug:"), pl.col("cause"))
     has_ingredient = (~class_only).any().over(["_file", "_row", "cause"])
     return matches.filter(~(class_only & has_ingredient)).unique(
-        ["_file", "_row", "cause", "reason"]
+        ["_file", "_row", "cause", "reason"], keep="first", maintain_order=True
     )
 
 

@@ -58,9 +58,9 @@ def airflow_db(airflow_home: Path) -> Path:
     return airflow_home
 
 
-def load_dag_module(name: str = "sigmd_screening_under_test") -> ModuleType:
+def load_dag_module(name: str = "sigmd_screening_under_test", path: Path = DAG_FILE) -> ModuleType:
     """Import the DAG file as a fresh module (its defaults are read from the environment)."""
-    spec = importlib.util.spec_from_file_location(name, DAG_FILE)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -155,6 +155,7 @@ def test_data_folders_and_dags_are_mounted(services):
         volumes = services[name]["volumes"]
         targets = {mount_target(v): v for v in volumes}
         assert targets["/data/extracts"].endswith(":ro"), "extracts are read-only"
+        assert targets["/data/landing"].endswith(":ro"), "the landing zone is read-only"
         assert not targets["/data/output"].endswith(":ro")
         assert "/opt/sigmd/dags" in targets
     env = env_of(services["scheduler"])
@@ -162,9 +163,10 @@ def test_data_folders_and_dags_are_mounted(services):
     assert env["SIGMD_DB_PATH"].startswith("/data/output/")
     assert env["SIGMD_WORK_DIR"].startswith("/data/output/")
     assert env["SIGMD_EXTRACT_DIR"].startswith("/data/extracts/")
-    dag_source = (ROOT / "dags" / "sigmd_screening.py").read_text()
+    assert env["SIGMD_LANDING_DIR"] == "/data/landing"
+    dag_source = "".join(p.read_text() for p in sorted((ROOT / "dags").glob("*.py")))
     for variable in (k for k in env if k.startswith("SIGMD_")):
-        assert f'"{variable}"' in dag_source, f"the DAG does not read {variable}"
+        assert f'"{variable}"' in dag_source, f"no DAG reads {variable}"
 
 
 def test_startup_order_and_healthchecks(services):

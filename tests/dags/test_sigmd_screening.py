@@ -11,6 +11,7 @@ import contextlib
 import copy
 import itertools
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -63,7 +64,7 @@ def test_dag_folder_imports_without_errors():
 
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    assert list(bag.dag_ids) == [DAG_ID]
+    assert sorted(bag.dag_ids) == ["sigmd_deliveries", DAG_ID]
     assert set(bag.dags[DAG_ID].task_ids) == TASKS
 
 
@@ -278,7 +279,7 @@ def screening_rows(db: Path) -> list[tuple]:
         return con.execute("select * from cohort.screening order by patient_id").fetchall()
 
 
-def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path, capfd):
+def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path, capfd, caplog):
     from pipeline.cli import main
     from pipeline.synth import generate_extract
 
@@ -287,13 +288,16 @@ def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path, c
     db = tmp_path / "airflow" / "sigmd.duckdb"
     conf = {"extract_dir": str(extract), "db_path": str(db), "source_format": "canonical"}
 
+    caplog.set_level(logging.INFO, logger="sigmd.dag")
     dag = load_dag_module("sigmd_screening_end_to_end").screening_dag
     for t in dag.tasks:
         t.retries = 0  # a failure shows at once instead of after the back-off
     run = dag.test(run_conf=conf)
 
     assert run.state == "success"
-    logged = "".join(capfd.readouterr())
+    # The task logs reach the terminal, or only the log capture once an earlier test's logging
+    # configuration has taken the terminal handler away: read both.
+    logged = "".join(capfd.readouterr()) + caplog.text
     assert "great_expectations" not in logged  # GX's INFO chatter is silenced at the source
     assert re.search(r"Checks of run \w+: \d+ checks \(\d+ on extract", logged)
     assert f"Validation report (Data Docs): {db.parent / 'sigmd-validation'}" in logged
@@ -315,6 +319,13 @@ def test_dag_test_publishes_the_same_cohort_as_sigmd_run(airflow_db, tmp_path, c
     assert [(name, json.loads(extra)["db_path"]) for name, extra in events] == [
         ("sigmd_cohort_db", str(db.resolve()))
     ]
+    # ... with the counts of what changed (the first publish: every patient is new).
+    [(_, extra)] = events
+    changes = json.loads(extra)["changes"]
+    assert changes["new_patient"] == len(published)
+    assert changes["status_changed"] == changes["no_longer_in_extract"] == 0
+    persistent = [row for row in published if row[1] == "persistent"]
+    assert json.loads(extra)["new_persistent"] == len(persistent) > 0
 
 
 def test_dag_test_with_four_buckets_publishes_the_database_of_sigmd_run(airflow_db, tmp_path):

@@ -6,7 +6,9 @@ DAG processor, triggerer and a Celery worker run as processes with the compose f
 extract; the test waits for the run to succeed and compares the published cohort with the one
 `sigmd run` publishes for the same extract. Two Celery workers run (each reports its own
 hostname): the run with `buckets=4` must have its mapped bucket tasks on both, and publish
-exactly the database of `sigmd run`. Every process is stopped at the end, pass or fail.
+exactly the database of `sigmd run`. The landing-zone test drops two deliveries into a landing
+folder and triggers `sigmd_deliveries`, which screens both, in order, through `sigmd_screening`.
+Every process is stopped at the end, pass or fail.
 
 Deselected by default (`-m celery`); `.ci/run` installs postgresql and redis-server and runs it.
 """
@@ -14,6 +16,7 @@ Deselected by default (`-m celery`); `.ci/run` installs postgresql and redis-ser
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +33,7 @@ pytestmark = [pytest.mark.celery, pytest.mark.integration]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "sigmd_screening"
+DELIVERIES_DAG_ID = "sigmd_deliveries"
 RUN_ID = "celery_topology_test"
 HEALTHCHECKED_JOBS = ("SchedulerJob", "DagProcessorJob", "TriggererJob")
 
@@ -43,7 +47,9 @@ def topology() -> Iterator[Topology]:
         started = time.monotonic()
         top.start()
         top.wait_for_dag(DAG_ID)
+        top.wait_for_dag(DELIVERIES_DAG_ID)
         top.airflow("dags", "unpause", DAG_ID)
+        top.airflow("dags", "unpause", DELIVERIES_DAG_ID)
         print(f"Services up and DAG unpaused in {time.monotonic() - started:.1f} s")
         yield top
     except Exception:
@@ -53,11 +59,17 @@ def topology() -> Iterator[Topology]:
         top.stop()
 
 
-def trigger_and_wait(topology: Topology, run_id: str, conf: dict[str, str]) -> str:
+def trigger_and_wait(
+    topology: Topology,
+    run_id: str,
+    conf: dict[str, str],
+    dag_id: str = DAG_ID,
+    timeout: float = 240,
+) -> str:
     started = time.monotonic()
     try:
-        topology.airflow("dags", "trigger", DAG_ID, "--run-id", run_id, "--conf", json.dumps(conf))
-        state = topology.wait_for_run(DAG_ID, run_id)
+        topology.airflow("dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf))
+        state = topology.wait_for_run(dag_id, run_id, timeout=timeout)
     except BaseException:
         print(topology.diagnostics())
         raise
@@ -167,3 +179,58 @@ def test_a_refused_extract_fails_at_once_without_retry_on_celery(
     )
     assert discover == [("failed", 1)]  # failed on its first try: no retry was scheduled
     assert not db.exists()
+
+
+def test_two_deliveries_in_the_landing_folder_are_screened_in_order(
+    topology: Topology, tmp_path: Path
+):
+    landing, db = tmp_path / "landing", tmp_path / "output" / "sigmd.duckdb"
+    deliveries = (("week-48", 120, 1_764_000_000), ("week-47", 150, 1_763_000_000))
+    for seed, (name, patients, ready_at) in enumerate(deliveries, start=11):
+        generate_extract(landing / name, patients, seed=seed)
+        marker = landing / name / "_READY"  # the sender writes it last
+        marker.touch()
+        os.utime(marker, (ready_at, ready_at))  # week-47's delivery arrived first
+    generate_extract(landing / "week-49", 20, seed=13)  # still being copied: no marker
+    conf = {"landing_dir": str(landing), "db_path": str(db)}
+
+    state = trigger_and_wait(topology, "celery_deliveries", conf, DELIVERIES_DAG_ID, timeout=480)
+    if state != "success":
+        print(topology.diagnostics())
+    assert state == "success"
+
+    triggered = topology.query(
+        "select run_id, state, conf from dag_run where dag_id = %s and run_id like 'delivery__%%'"
+        " order by start_date",
+        DAG_ID,
+    )
+    folders = [Path(conf["extract_dir"]).name for _, _, conf in triggered]
+    assert folders == ["week-47", "week-48"]  # oldest first, once each, week-49 not touched
+    assert [state for _, state, _ in triggered] == ["success", "success"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        runs = con.execute(
+            "select run_id, extract_dir from audit.runs order by run_number"
+        ).fetchall()
+        deliveries = con.execute(
+            "select folder, outcome, run_id from audit.deliveries order by recorded_at"
+        ).fetchall()
+        changes = con.execute(
+            "select change, count(*), min(previous_run_id), min(new_run_id)"
+            " from cohort.status_changes group by 1 order by 1"
+        ).fetchall()
+        screened = con.execute("select count(*) from cohort.screening").fetchone()
+    assert [Path(extract).name for _, extract in runs] == ["week-47", "week-48"]
+    assert deliveries == [("week-47", "screened", runs[0][0]), ("week-48", "screened", runs[1][0])]
+    # The second publish compared week-48's cohort with week-47's: synthetic ids are numbered
+    # from 1, so week-47's last 30 patients are gone and shared ids got other results.
+    assert {change for change, *_ in changes} >= {"status_changed", "no_longer_in_extract"}
+    assert {(previous, new) for *_, previous, new in changes} == {(runs[0][0], runs[1][0])}
+    assert screened is not None and screened[0] > 50
+
+    # Looking again finds nothing new: no third screening run.
+    again = trigger_and_wait(topology, "celery_deliveries_again", conf, DELIVERIES_DAG_ID)
+    assert again == "success"
+    count = topology.query(
+        "select count(*) from dag_run where dag_id = %s and run_id like 'delivery__%%'", DAG_ID
+    )
+    assert count == [(2,)]

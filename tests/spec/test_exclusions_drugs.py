@@ -283,3 +283,13 @@ def test_names_match_whatever_the_code_system(screen):
     result = screen_drug(screen, "Clozaril 25 mg", code="0078-0126-05", system="NDC")
     assert result.status == {"p1": "excluded_drug"}
     assert result.reasons == {"p1": ["drug:clozapine"]}
+
+
+@pytest.mark.parametrize("system", ["ATC", "RXNORM"])
+def test_a_row_matched_by_code_and_by_name_shows_its_code_once(screen, system):
+    # One medication row names valproate and carries its code: one exclusion row, always the
+    # code (never whichever match came first; bucketed and whole runs must agree).
+    code = "N03AG01" if system == "ATC" else "11118"
+    result = screen_drug(screen, name="Divalproex sodium ER 500 mg", code=code, system=system)
+    assert result.reasons == {"p1": ["drug:valproate"]}
+    assert result.result.exclusions.select("reason", "code").rows() == [("drug:valproate", code)]

@@ -34,11 +34,14 @@ TABLES = {
     "cohort.omop_cohort",
     "cohort.panels",
     "cohort.persistence",
+    "cohort.status_changes",
+    "cohort.status_history",
     "audit.runs",
     "audit.row_counts",
     "audit.ignored",
     "audit.validation",
     "audit.quarantine",
+    "audit.deliveries",
 }
 
 # Storage format numbers DuckDB 1.4 reads (a newer file fails there with "we can only read
