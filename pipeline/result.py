@@ -12,6 +12,13 @@ from datetime import datetime
 
 import polars as pl
 
+# Exact decimals, never binary floating point (SPEC §3 Units): values, factors and limits are
+# held as written in micro-units; a value converted to mg/dL (value × factor) at twice that scale,
+# so the product is exact and no rounding can move a result across a limit.
+DECIMAL_PLACES = 6
+EXACT = pl.Decimal(38, DECIMAL_PLACES)
+MG_DL = pl.Decimal(38, 2 * DECIMAL_PLACES)
+
 STATUSES = (
     "under_min_age",
     "igm_not_low",
@@ -47,10 +54,10 @@ IG_RESULTS_SCHEMA = pl.Schema(
         "age_months": pl.Int32(),
         "value_text": pl.String(),  # the value as received
         "censor": pl.String(),  # null, '<', '<=', '>', '>='
-        "value_mg_dl": pl.Float64(),  # the number (or the censoring bound) in mg/dL
+        "value_mg_dl": MG_DL,  # the number (or the censoring bound) × factor, exactly
         "unit_received": pl.String(),
-        "lower_mg_dl": pl.Float64(),
-        "upper_mg_dl": pl.Float64(),
+        "lower_mg_dl": MG_DL,
+        "upper_mg_dl": MG_DL,
         "limits_source": pl.String(),  # lab | table
         "specimen_id": pl.String(),
         "is_day_value": pl.Boolean(),  # the row chosen as the day's value for its analyte

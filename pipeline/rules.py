@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from importlib.resources import files
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.errors import RulesError
+from pipeline.result import DECIMAL_PLACES, EXACT
 
 ANALYTES = ("igm", "igg", "iga")
-DRUG_MATCH_KINDS = ("name", "atc", "rxnorm")
+DRUG_MATCH_KINDS = ("name", "not_name", "atc", "rxnorm")
 DEFAULT_RULES_DIR = Path(str(files("pipeline") / "rules"))
 
 
@@ -48,11 +50,12 @@ class Rules:
     max_unknown_unit_share: float
     unknown_unit_min_rows: int
     implausible_above_mg_dl: float
+    earliest_date: date  # a date before this one cannot be a real date of the extract
     code_systems: dict[str, tuple[str, ...]]  # canonical name -> accepted upper-case spellings
     reference_intervals: (
         pl.DataFrame
-    )  # analyte, age_from_months, age_to_months, lower_mg_dl, upper_mg_dl
-    units: pl.DataFrame  # analyte, unit_key, factor_to_mg_dl
+    )  # analyte, age_from_months, age_to_months, lower_mg_dl, upper_mg_dl (exact decimals)
+    units: pl.DataFrame  # analyte, unit_key, factor_to_mg_dl (an exact decimal)
     windows: dict[str, Window]
     drugs: pl.DataFrame  # cause, ingredient, match, value
     diagnoses: pl.DataFrame  # cause, code_system, range_start, range_end, rule
@@ -112,6 +115,7 @@ def load_rules(directory: Path | str | None = None) -> Rules:
         max_unknown_unit_share=float(_number(criteria, "validation", "max_unknown_unit_share")),
         unknown_unit_min_rows=int(_number(criteria, "validation", "unknown_unit_min_rows")),
         implausible_above_mg_dl=float(_number(criteria, "validation", "implausible_above_mg_dl")),
+        earliest_date=_date(criteria, "validation", "earliest_date"),
         code_systems={k: tuple(s.strip().upper() for s in v) for k, v in systems.items()},
         reference_intervals=_reference_intervals(root / "reference_intervals.csv"),
         units=_units(root / "units.csv"),
@@ -163,6 +167,33 @@ def _number(doc: dict, section: str, key: str) -> float:
     return value
 
 
+def _date(doc: dict, section: str, key: str) -> date:
+    value = _section(doc, section, Path("criteria.toml")).get(key)
+    if not isinstance(value, date) or hasattr(value, "hour"):
+        raise RulesError(f"[{section}] {key} must be a date (YYYY-MM-DD)", file="criteria.toml")
+    return value
+
+
+def _exact(frame: pl.DataFrame, columns: list[str], path: Path) -> pl.DataFrame:
+    """Turn columns of plain decimal text into exact decimals (`EXACT`), never floats.
+
+    A number with more decimals than `EXACT` holds would have to be rounded, and a rounded
+    factor or limit could move a result across a limit: such a file is refused.
+    """
+    precise = rf"^\d+(\.\d{{0,{DECIMAL_PLACES}}})?$"
+    for column in columns:
+        text = frame[column]
+        if (text.is_null() | ~text.str.contains(r"^\d+(\.\d*)?$")).any():
+            raise RulesError("a value is not of the expected type", file=str(path), column=column)
+        if (~text.str.contains(precise)).any():
+            raise RulesError(
+                f"must be a non-negative decimal number with at most {DECIMAL_PLACES} decimals",
+                file=str(path),
+                column=column,
+            )
+    return frame.with_columns(pl.col(c).cast(EXACT) for c in columns)
+
+
 def _read_csv(path: Path, columns: dict[str, type[pl.DataType]]) -> pl.DataFrame:
     if not path.is_file():
         raise RulesError("missing rules file", file=str(path))
@@ -184,10 +215,11 @@ def _reference_intervals(path: Path) -> pl.DataFrame:
             "analyte": pl.String,
             "age_from_months": pl.Int32,
             "age_to_months": pl.Int32,
-            "lower_mg_dl": pl.Float64,
-            "upper_mg_dl": pl.Float64,
+            "lower_mg_dl": pl.String,
+            "upper_mg_dl": pl.String,
         },
     ).with_columns(pl.col("analyte").str.to_lowercase())
+    frame = _exact(frame, ["lower_mg_dl", "upper_mg_dl"], path)
     for analyte in ANALYTES:
         bands = frame.filter(pl.col("analyte") == analyte).sort("age_from_months")
         if bands.is_empty() or bands["age_from_months"][0] != 0:
@@ -204,10 +236,10 @@ def _reference_intervals(path: Path) -> pl.DataFrame:
 
 
 def _units(path: Path) -> pl.DataFrame:
-    frame = _read_csv(
-        path, {"analyte": pl.String, "unit": pl.String, "factor_to_mg_dl": pl.Float64}
+    frame = _read_csv(path, {"analyte": pl.String, "unit": pl.String, "factor_to_mg_dl": pl.String})
+    frame = _exact(frame, ["factor_to_mg_dl"], path).with_columns(
+        pl.col("analyte").str.to_lowercase()
     )
-    frame = frame.with_columns(pl.col("analyte").str.to_lowercase())
     unknown = set(frame["analyte"]) - {*ANALYTES, "*"}
     if unknown:
         raise RulesError("analyte must be igm, igg, iga or *", file=str(path), column="analyte")
@@ -254,11 +286,13 @@ def _drugs(path: Path) -> pl.DataFrame:
         pl.col("ingredient").str.to_lowercase(),
     )
     if frame["match"].is_in(DRUG_MATCH_KINDS).not_().any():
-        raise RulesError("match must be name, atc or rxnorm", file=str(path), column="match")
+        raise RulesError(
+            "match must be name, not_name, atc or rxnorm", file=str(path), column="match"
+        )
     if frame["value"].is_null().any():
         raise RulesError("empty value", file=str(path), column="value")
     return frame.with_columns(
-        pl.when(pl.col("match") == "name")
+        pl.when(pl.col("match").is_in(["name", "not_name"]))
         .then(pl.col("value").str.to_lowercase())
         .otherwise(pl.col("value").str.to_uppercase())
         .alias("value")

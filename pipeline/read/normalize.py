@@ -14,6 +14,7 @@ row of patients, medications and diagnoses, and the relevant rows of labs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -22,12 +23,15 @@ from pipeline.errors import ExtractRefused
 from pipeline.read.mapping import SiteMapping
 from pipeline.read.parse import (
     blank_to_null,
+    date_in_range,
+    exact_literal,
     lookup,
     parse_censor,
     parse_date,
     parse_int,
     parse_number,
     parse_value,
+    to_mg_dl,
 )
 from pipeline.result import QUARANTINE_SCHEMA
 from pipeline.rules import Rules, unit_key
@@ -117,36 +121,57 @@ def data_columns(frame: pl.LazyFrame | pl.DataFrame) -> list[str]:
 # --- patients -------------------------------------------------------------------------------
 
 
-def validate_patients(frame: pl.LazyFrame, rules: Rules) -> tuple[TableOutcome, pl.DataFrame]:
+def validate_patients(
+    frame: pl.LazyFrame, rules: Rules, *, latest_date: date | None
+) -> tuple[TableOutcome, pl.DataFrame]:
     """Validate patients; return the outcome and one state row per patient id.
 
     The state frame has patient_id, state (ok | no_birth_data | conflicting_birth_data),
     birth_date and sex. A patient listed twice with different birth data cannot be aged: all
-    their rows, in every table, are quarantined.
+    their rows, in every table, are quarantined. Birth data conflict when two full birth dates
+    differ or two years differ; a birth_year equal to the year of the patient's birth_date is
+    consistent (SPEC §2), and the full date is used.
     """
     columns = data_columns(frame)
-    birth_year = parse_int(pl.col("birth_year"))
-    birth_from_year = pl.date(birth_year, rules.birth_year_month, rules.birth_year_day)
     rows = (
         trimmed(frame)
         .with_columns(
             _dup=dedupe_flag(columns),
-            _birth=pl.coalesce(parse_date(pl.col("birth_date")), birth_from_year),
+            _given=parse_date(pl.col("birth_date")),
+            _year_given=parse_int(pl.col("birth_year")),
             _sex=pl.col("sex").str.to_uppercase().replace_strict(SEX_SPELLINGS, default="U"),
+        )
+        .with_columns(
+            _from_year=pl.date(pl.col("_year_given"), rules.birth_year_month, rules.birth_year_day)
+        )
+        .with_columns(_bad_birth=birth_out_of_range(rules, latest_date))
+        .with_columns(
+            _birth=pl.when(~pl.col("_bad_birth")).then(
+                pl.coalesce(pl.col("_given"), pl.col("_from_year"))
+            ),
+            _exact=pl.when(~pl.col("_bad_birth")).then(pl.col("_given")),
         )
         .collect()
     )
     kept = rows.filter(~pl.col("_dup") & pl.col("patient_id").is_not_null())
+    years = (
+        pl.col("_birth")
+        .dt.year()
+        .append(pl.when(pl.col("_birth").is_not_null()).then(pl.col("_year_given")))
+    )
     per_patient = kept.group_by("patient_id").agg(
-        pl.col("_birth").drop_nulls().n_unique().alias("_births"),
-        pl.col("_birth").drop_nulls().first().alias("birth_date"),
+        pl.col("_exact").drop_nulls().n_unique().alias("_dates"),
+        years.drop_nulls().n_unique().alias("_years"),
+        pl.coalesce(
+            pl.col("_exact").drop_nulls().first(), pl.col("_birth").drop_nulls().first()
+        ).alias("birth_date"),
         pl.col("_sex").unique().alias("_sexes"),
     )
     state = per_patient.select(
         "patient_id",
-        pl.when(pl.col("_births") > 1)
+        pl.when((pl.col("_dates") > 1) | (pl.col("_years") > 1))
         .then(pl.lit("conflicting_birth_data"))
-        .when(pl.col("_births") == 0)
+        .when(pl.col("_years") == 0)
         .then(pl.lit("no_birth_data"))
         .otherwise(pl.lit("ok"))
         .alias("state"),
@@ -162,12 +187,20 @@ def validate_patients(frame: pl.LazyFrame, rules: Rules) -> tuple[TableOutcome, 
             [
                 (pl.col("patient_id").is_null(), "missing_patient_id"),
                 (pl.col("state") == "conflicting_birth_data", "conflicting_birth_data"),
+                (pl.col("_bad_birth"), "birth_date_out_of_range"),
                 (pl.col("_birth").is_null(), "no_birth_data"),
             ]
         )
     )
     outcome = split(rows, "patients", rows.height)
     return outcome, state
+
+
+def birth_out_of_range(rules: Rules, latest_date: date | None) -> pl.Expr:
+    """A row's birth data is a real date, but before the rules' earliest date or after the run
+    date (SPEC §2): its birth_date, or its birth_year when that is all it gives."""
+    stated = pl.coalesce(pl.col("_given"), pl.col("_from_year"))
+    return out_of_range(stated, rules, latest_date)
 
 
 def patient_state_join(frame: pl.LazyFrame | pl.DataFrame, state: pl.DataFrame) -> pl.LazyFrame:
@@ -233,8 +266,11 @@ def may_be_candidate(test_code: pl.Expr, codes: list[str]) -> pl.Expr:
     a candidate; `classify_labs` decides exactly on those few rows.
     """
     starts_blank = test_code.str.contains(r"^\s")
-    return test_code.is_null() | (test_code.str.len_bytes() == 0) | starts_blank | (
-        test_code.str.contains_any(codes) if codes else pl.lit(False)
+    return (
+        test_code.is_null()
+        | (test_code.str.len_bytes() == 0)
+        | starts_blank
+        | (test_code.str.contains_any(codes) if codes else pl.lit(False))
     )
 
 
@@ -299,6 +335,8 @@ def validate_labs(
     rules: Rules,
     mapping: SiteMapping | None,
     state: pl.DataFrame,
+    *,
+    latest_date: date | None,
 ) -> TableOutcome:
     """Validate the relevant lab rows; used rows carry parsed values in the row's unit."""
     columns = [c for c in data_columns(rows) if not c.startswith("_")]
@@ -334,12 +372,16 @@ def validate_labs(
         (pl.col("_code").is_null(), "missing_test_code"),
         *patient_checks(pl.col("_state")),
         (pl.col("collected_date").is_null(), "invalid_date"),
+        (out_of_range(pl.col("collected_date"), rules, latest_date), "date_out_of_range"),
         (pl.col("collected_date") < pl.col("_birth"), "date_before_birth"),
         (pl.col("number").is_null(), "unparseable_value"),
         (pl.col("number") < 0, "negative_value"),
         (pl.col("factor").is_null(), "unknown_unit"),
         (
-            (pl.col("number") * pl.col("factor") > rules.implausible_above_mg_dl)
+            (
+                to_mg_dl(pl.col("number"), pl.col("factor"))
+                > exact_literal(rules.implausible_above_mg_dl)
+            )
             & ~pl.col("censor").is_in(["<", "<="]).fill_null(False),
             "implausible_value",
         ),
@@ -407,7 +449,16 @@ def check_unknown_unit_share(rows: pl.DataFrame, rules: Rules) -> None:
 # --- medications and diagnoses ---------------------------------------------------------------
 
 
-def validate_medications(frame: pl.LazyFrame, state: pl.DataFrame) -> TableOutcome:
+def out_of_range(day: pl.Expr, rules: Rules, latest_date: date | None) -> pl.Expr:
+    """A real date that cannot be one of the extract's (SPEC §2): before the rules' earliest
+    date or after `latest_date` (the run date; None for a source whose dates are shifted into
+    the future by design, such as MIMIC-IV)."""
+    return day.is_not_null() & ~date_in_range(day, rules.earliest_date, latest_date)
+
+
+def validate_medications(
+    frame: pl.LazyFrame, state: pl.DataFrame, rules: Rules, *, latest_date: date | None
+) -> TableOutcome:
     columns = data_columns(frame)
     rows = patient_state_join(
         trimmed(frame).with_columns(_dup=dedupe_flag(columns)), state
@@ -419,14 +470,18 @@ def validate_medications(frame: pl.LazyFrame, state: pl.DataFrame) -> TableOutco
         *patient_checks(pl.col("_state")),
         (pl.col("drug_name").is_null() & pl.col("drug_code").is_null(), "missing_drug"),
         (pl.col("start").is_null(), "invalid_start_date"),
+        (out_of_range(pl.col("start"), rules, latest_date), "start_date_out_of_range"),
         (pl.col("end").is_null() & pl.col("end_date").is_not_null(), "invalid_end_date"),
+        (out_of_range(pl.col("end"), rules, latest_date), "end_date_out_of_range"),
         (pl.col("end") < pl.col("start"), "end_before_start"),
     ]
     collected = rows.with_columns(_reason=first_reason(checks)).drop("_state", "_birth").collect()
     return split(collected, "medications", collected.height)
 
 
-def validate_diagnoses(frame: pl.LazyFrame, state: pl.DataFrame, rules: Rules) -> TableOutcome:
+def validate_diagnoses(
+    frame: pl.LazyFrame, state: pl.DataFrame, rules: Rules, *, latest_date: date | None
+) -> TableOutcome:
     columns = data_columns(frame)
     system = pl.col("code_system").str.to_uppercase()
     rows = patient_state_join(
@@ -443,6 +498,7 @@ def validate_diagnoses(frame: pl.LazyFrame, state: pl.DataFrame, rules: Rules) -
         (pl.col("code").is_null(), "missing_code"),
         (pl.col("system").is_null(), "unknown_code_system"),
         (pl.col("date").is_null(), "invalid_date"),
+        (out_of_range(pl.col("date"), rules, latest_date), "date_out_of_range"),
     ]
     collected = rows.with_columns(_reason=first_reason(checks)).drop("_state", "_birth").collect()
     return split(collected, "diagnoses", collected.height)

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import polars as pl
 from pipeline.errors import ExtractRefused, RulesError
 from pipeline.read import normalize
 from pipeline.read.mapping import SiteMapping, load_mapping
-from pipeline.read.sources import read_extract
+from pipeline.read.sources import DATE_SHIFTED_FORMATS, read_extract
 from pipeline.read.sources.files import Extract, count_rows
 from pipeline.result import (
     EXCLUSIONS_SCHEMA,
@@ -86,6 +86,7 @@ def screen_extract(
     progress: Progress | None = None,
     suites: bool = True,
     docs_dir: Path | None = None,
+    run_date: date | None = None,
 ) -> ScreenResult:
     """Screen one extract folder and return the cohort, audit and quarantine frames."""
     rules = rules or load_rules(rules_dir)
@@ -97,6 +98,7 @@ def screen_extract(
         progress=progress,
         suites=suites,
         docs_dir=docs_dir,
+        run_date=run_date,
     )
     return screen_normalised(normalised, rules, progress=progress)
 
@@ -111,13 +113,18 @@ def normalise_extract(
     progress: Progress | None = None,
     suites: bool = True,
     docs_dir: Path | None = None,
+    run_date: date | None = None,
 ) -> Normalised:
     """Read and validate an extract: every row used, quarantined or ignored (stage 1 of 2).
 
     With `suites`, the Great Expectations suite of the raw extract runs too (its import starts
     in the background now, overlapping the reading); `docs_dir` keeps its results and Data Docs.
+    `run_date` (default: the UTC day the run started) is the last day an extract's date may be:
+    a later date quarantines its row (SPEC §2).
     """
     started_at = datetime.now(UTC)
+    run_date = run_date or started_at.date()
+    latest_date = None if source_format in DATE_SHIFTED_FORMATS else run_date
     if suites:
         preload_suites()
     timer = Timer(progress)
@@ -127,7 +134,9 @@ def normalise_extract(
         extract = read_extract(extract_dir, source_format)
         site_mapping = load_mapping(mapping or extract.default_mapping, rules)
     with naming_unreadable_file(extract):
-        outcomes, state, relevant = _validate_tables(extract.tables, rules, site_mapping, timer)
+        outcomes, state, relevant = _validate_tables(
+            extract.tables, rules, site_mapping, timer, latest_date
+        )
     labs, meds, diags = outcomes["labs"], outcomes["medications"], outcomes["diagnoses"]
     assert labs is not None
     run_id = make_run_id(extract.inputs, rules, site_mapping, source_format)
@@ -169,27 +178,34 @@ def _validate_tables(
     rules: Rules,
     site_mapping: SiteMapping | None,
     timer: Timer,
+    latest_date: date | None,
 ) -> tuple[Outcomes, pl.DataFrame, pl.DataFrame]:
     """Sort every row of every table into used / quarantined / ignored (one pass per table)."""
     with timer.step("validate patients"):
         assert tables["patients"] is not None  # mandatory: read_extract refuses without it
-        patients, state = normalize.validate_patients(tables["patients"], rules)
+        patients, state = normalize.validate_patients(
+            tables["patients"], rules, latest_date=latest_date
+        )
     with timer.step("scan labs"):
         assert tables["labs"] is not None
         rows, class_counts = normalize.scan_labs(tables["labs"], rules, site_mapping)
-        labs = normalize.validate_labs(rows, class_counts, rules, site_mapping, state)
+        labs = normalize.validate_labs(
+            rows, class_counts, rules, site_mapping, state, latest_date=latest_date
+        )
     if not (labs.used["analyte"] == "igm").any():
         raise ExtractRefused(
             "no usable IgM result (LOINC " + rules.loinc["igm"] + ") in the extract", file="labs"
         )
     with timer.step("validate medications and diagnoses"):
         meds = (
-            normalize.validate_medications(tables["medications"], state)
+            normalize.validate_medications(
+                tables["medications"], state, rules, latest_date=latest_date
+            )
             if tables["medications"] is not None
             else None
         )
         diags = (
-            normalize.validate_diagnoses(tables["diagnoses"], state, rules)
+            normalize.validate_diagnoses(tables["diagnoses"], state, rules, latest_date=latest_date)
             if tables["diagnoses"] is not None
             else None
         )

@@ -58,6 +58,24 @@ def local_route(rules: Rules) -> pl.Expr:
     )
 
 
+def carved_out(codes: pl.DataFrame) -> pl.Expr:
+    """True for a name match whose drug name also holds a `not_name` word of the same cause and
+    ingredient: e.g. "Hepatitis B Immune Globulin" names a hyperimmune globulin, which matches
+    `immune globulin` but does not replace IgG. Codes (ATC, RxNorm) are not carved out."""
+    reason = pl.concat_str(pl.lit("drug:"), pl.coalesce("ingredient", "cause"))
+    carve_outs = (
+        codes.filter(pl.col("match") == "not_name")
+        .group_by("cause", reason.alias("reason"), maintain_order=True)
+        .agg(pl.col("value"))
+    )
+    blocked: pl.Expr = pl.lit(False)
+    name = words_of(pl.col("drug_name"))
+    for cause, why, words in carve_outs.iter_rows():
+        in_group = (pl.col("cause") == cause) & (pl.col("reason") == why)
+        blocked = blocked | (in_group & name.str.contains(_words_pattern(words)).fill_null(False))
+    return blocked
+
+
 def drug_matches(meds: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     """Every (exposure, cause, reason) matched by name, ATC prefix or RxNorm ingredient."""
     codes = rules.drugs
@@ -75,6 +93,7 @@ def drug_matches(meds: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
         .with_columns(pl.col("_name").str.to_lowercase().str.replace_all(r"\s+", " "))
         .join(names.lazy(), on="_name", how="inner")
         .with_columns(code=pl.col("drug_name"))
+        .filter(~carved_out(codes))
     )
     system = pl.col("drug_system").str.to_uppercase().str.strip_chars()
     code = pl.col("drug_code").str.to_uppercase().str.strip_chars()

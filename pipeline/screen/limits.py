@@ -5,13 +5,19 @@ ordered (lower < upper), converted with the row's unit; otherwise against the sh
 table (`rules/reference_intervals.csv`) for both limits. A censored value (`<x`, `>x`) is low,
 within limits, at or above the lower limit or complete only when its bound proves it; otherwise
 it is undecided and counts for none of them.
+
+Every comparison with a limit is exact (SPEC §3 Units): values, factors and limits are decimals
+(`pipeline.result.EXACT`), a value in mg/dL is the exact product value × factor (`MG_DL`, twice
+the scale, so nothing is rounded), and the rules' thresholds are exact decimal literals. `0.29 g/L`
+is exactly 29 mg/dL, never 28.999999999999996.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipeline.result import IG_RESULTS_SCHEMA
+from pipeline.read.parse import exact_literal, to_mg_dl
+from pipeline.result import IG_RESULTS_SCHEMA, MG_DL
 from pipeline.rules import Rules
 
 BELOW = ("<", "<=")
@@ -31,8 +37,8 @@ def with_limits(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
         .select(
             "analyte",
             pl.col("age_from_months").cast(pl.Int32).alias("age_months"),
-            pl.col("lower_mg_dl").alias("_table_lower"),
-            pl.col("upper_mg_dl").alias("_table_upper"),
+            pl.col("lower_mg_dl").cast(MG_DL).alias("_table_lower"),
+            pl.col("upper_mg_dl").cast(MG_DL).alias("_table_upper"),
         )
         .sort("age_months")
     )
@@ -50,12 +56,12 @@ def with_limits(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
             bands, on="age_months", by="analyte", strategy="backward", check_sortedness=False
         )
         .with_columns(
-            value_mg_dl=pl.col("number") * pl.col("factor"),
+            value_mg_dl=to_mg_dl(pl.col("number"), pl.col("factor")),
             lower_mg_dl=pl.when(lab_limits)
-            .then(pl.col("ref_low") * pl.col("factor"))
+            .then(to_mg_dl(pl.col("ref_low"), pl.col("factor")))
             .otherwise("_table_lower"),
             upper_mg_dl=pl.when(lab_limits)
-            .then(pl.col("ref_high") * pl.col("factor"))
+            .then(to_mg_dl(pl.col("ref_high"), pl.col("factor")))
             .otherwise("_table_upper"),
             limits_source=pl.when(lab_limits).then(pl.lit("lab")).otherwise(pl.lit("table")),
         )
@@ -65,9 +71,11 @@ def with_limits(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
 def with_flags(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     """Add the proven-only judgements of each result against its limits."""
     v, lower, upper = pl.col("value_mg_dl"), pl.col("lower_mg_dl"), pl.col("upper_mg_dl")
-    censor = pl.col("censor")
-    plain = censor.is_null()
-    threshold = rules.complete_below_mg_dl
+    # A plain value has no censor; '=' stands for it so that every comparison is true or false
+    # (a null censor would make `censor == "<"` null, and a flag null instead of false).
+    censor = pl.col("censor").fill_null("=")
+    plain = censor == "="
+    threshold = exact_literal(rules.complete_below_mg_dl)
     is_low = (
         (plain & (v < lower)) | ((censor == "<") & (v <= lower)) | ((censor == "<=") & (v < lower))
     )
@@ -89,7 +97,7 @@ def with_flags(labs: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
         is_above_upper=above_upper,
         is_complete=is_low & complete_value,
     ).with_columns(
-        is_undecided=censor.is_not_null()
+        is_undecided=(censor != "=")
         & ~(
             pl.col("is_low")
             | pl.col("is_at_or_above_lower")

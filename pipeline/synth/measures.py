@@ -25,8 +25,9 @@ class AgeLimits:
             table = table.sort("age_from_months")
             self.bands[analyte] = (
                 table["age_from_months"].to_numpy(),
-                table["lower_mg_dl"].to_numpy(),
-                table["upper_mg_dl"].to_numpy(),
+                # The generator draws values in floating point; exactness is the screening's job.
+                table["lower_mg_dl"].cast(pl.Float64).to_numpy(),
+                table["upper_mg_dl"].cast(pl.Float64).to_numpy(),
             )
 
     def lookup(self, analyte: str, age_months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +44,11 @@ def unit_factors(rules: Rules, analyte: str, keys: list[str]) -> np.ndarray:
     """Factors to mg/dL of the given unit keys; a unit the rules lack is an error."""
     table = rules.units.filter(pl.col("analyte") == analyte)
     factors = dict(
-        zip(table["unit_key"].to_list(), table["factor_to_mg_dl"].to_list(), strict=True)
+        zip(
+            table["unit_key"].to_list(),
+            table["factor_to_mg_dl"].cast(pl.Float64).to_list(),
+            strict=True,
+        )
     )
     missing = [k for k in keys if k not in factors]
     if missing:

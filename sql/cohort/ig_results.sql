@@ -1,4 +1,6 @@
 -- cohort.ig_results: every validated immunoglobulin result, normalised to mg/dL, with its flags.
+-- Concentrations are exact decimals (SPEC §3 Units): value × factor with 12 decimal places, the
+-- product of two numbers of at most 6, so no digit of the conversion is lost or rounded.
 create table cohort.ig_results as
 
 with
@@ -18,10 +20,10 @@ final as (
         age_months::integer as age_months,
         value_text::varchar as value_text,
         censor::varchar as censor,
-        value_mg_dl::double as value_mg_dl,
+        value_mg_dl::decimal(38, 12) as value_mg_dl,
         unit_received::varchar as unit_received,
-        lower_mg_dl::double as lower_mg_dl,
-        upper_mg_dl::double as upper_mg_dl,
+        lower_mg_dl::decimal(38, 12) as lower_mg_dl,
+        upper_mg_dl::decimal(38, 12) as upper_mg_dl,
         limits_source::varchar as limits_source,
         specimen_id::varchar as specimen_id,
         is_day_value::boolean as is_day_value,

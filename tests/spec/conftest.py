@@ -25,6 +25,9 @@ Table syntax
 - Without `patients`, every patient seen in another table is born 1980-01-01, sex F (an adult:
   IgM 37–286, IgG 767–1590, IgA 61–356 mg/dL from the shipped table).
 
+`screen(..., run_date=date(...))` fixes the run date (default: the day the test runs), the last
+day a date of the extract may be (SPEC §2).
+
 The returned `Screened` has dicts keyed by patient: `status`, `severity` (None when empty),
 `index_date`, `reasons` (sorted); patients absent from `cohort.screening` are absent from them.
 The engine's own frames are on `.result`.
@@ -104,6 +107,12 @@ QUARANTINE_REASONS = {
     "unparseable_value": {"unparseable_value"},
     "unknown_unit": {"unknown_unit"},
     "bad_date": {"invalid_date", "invalid_start_date", "invalid_end_date"},
+    "date_out_of_range": {
+        "date_out_of_range",
+        "start_date_out_of_range",
+        "end_date_out_of_range",
+        "birth_date_out_of_range",
+    },
     "end_before_start": {"end_before_start"},
     "unknown_code_system": {"unknown_code_system"},
 }
@@ -243,6 +252,7 @@ def screen(tmp_path: Path) -> Callable[..., Screened]:
         diagnoses: str | None = None,
         rules_dir: Path | None = None,
         mapping: str | Path | None = None,
+        run_date: date | None = None,
     ) -> Screened:
         folder = tmp_path / f"extract{next(runs)}"
         folder.mkdir()
@@ -263,7 +273,12 @@ def screen(tmp_path: Path) -> Callable[..., Screened]:
         # The Great Expectations suites are contract checks tested in tests/unit/test_validate.py
         # and end to end; the rules do not depend on them, so the spec cases skip them (speed).
         result = screen_extract(
-            folder, source_format="canonical", rules_dir=rules_dir, mapping=mapping, suites=False
+            folder,
+            source_format="canonical",
+            rules_dir=rules_dir,
+            mapping=mapping,
+            suites=False,
+            run_date=run_date,
         )
         return summarise(result)
 

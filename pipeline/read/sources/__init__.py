@@ -8,6 +8,9 @@ from pipeline.errors import ExtractRefused
 from pipeline.read.sources.files import Extract
 
 FORMATS = ("canonical", "mimic-iv", "omop")
+# Formats whose dates are shifted into the future by design, so that "after the run date" says
+# nothing about them: MIMIC-IV moves every patient's dates to 2100-2200 (its de-identification).
+DATE_SHIFTED_FORMATS = frozenset({"mimic-iv"})
 
 
 def read_extract(directory: Path | str, source_format: str = "canonical") -> Extract:
@@ -31,4 +34,4 @@ def read_extract(directory: Path | str, source_format: str = "canonical") -> Ext
     )
 
 
-__all__ = ["FORMATS", "Extract", "read_extract"]
+__all__ = ["DATE_SHIFTED_FORMATS", "FORMATS", "Extract", "read_extract"]
