@@ -11,7 +11,8 @@ For every size and file format, a synthetic canonical extract is made with `sigm
   with a low and an isolated low IgM (codes, factor and limits from the project rules);
 - `sigmd run --extract DIR --db TMP/x.duckdb`, with the venv's own `sigmd`.
 
-Each child's wall time and peak resident memory (its own `ru_maxrss` from `os.wait4`) are
+Each child's wall time, CPU time and peak resident memory (its own `ru_maxrss` from `os.wait4`,
+taken by a small launcher process so that the benchmark's own memory is not counted) are
 measured; with `--repeat N` the three alternate N times and the medians are reported. The script
 prints the machine and a markdown table (MiB = 2**20 bytes; run/floor and run/peer are
 wall-time ratios).
@@ -258,19 +259,37 @@ def prepare_extract(work: Path, rows: int, file_format: str, part_rows: int, see
 # --- timing ---------------------------------------------------------------------------------
 
 
+# Runs one command and reports its wall time and rusage as JSON to the file named first. The
+# timed command is started by this small process, not by the benchmark itself: on Linux a child's
+# `ru_maxrss` is at least its parent's resident size when it forked (exec keeps the forked copy's
+# high-water mark), so a child forked from a benchmark that has just counted a 20M-row file would
+# report the benchmark's 1.5 GB as its own peak. This launcher is about 10 MiB.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    json.dump({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+               "maxrss_kib": usage.ru_maxrss}, out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(command: Sequence[str], log_path: Path) -> Measurement:
-    """Wall time and peak RSS of one child process (its own rusage, not the children's max)."""
+    """Wall time, CPU and peak RSS of one child process, through `LAUNCHER` (its own rusage)."""
+    usage_path = log_path.with_name(log_path.name + ".usage.json")
+    usage_path.unlink(missing_ok=True)
     with log_path.open("wb") as out:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+        launcher = [sys.executable, "-c", LAUNCHER, str(usage_path), *command]
+        done = subprocess.run(launcher, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
         tail = log_path.read_text(errors="replace")[-2000:]
-        raise ChildFailed(f"{' '.join(command)} exited {child.returncode}:\n{tail}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return Measurement(seconds, usage.ru_maxrss / 1024, cpu)  # ru_maxrss is KiB on Linux
+        raise ChildFailed(f"{' '.join(command)} exited {done.returncode}:\n{tail}")
+    usage = json.loads(usage_path.read_text())
+    # ru_maxrss is KiB on Linux.
+    return Measurement(usage["seconds"], usage["maxrss_kib"] / 1024, usage["cpu"])
 
 
 def floor_command(directory: Path, codes: Sequence[str]) -> list[str]:
