@@ -274,6 +274,16 @@ def may_be_candidate(test_code: pl.Expr, codes: list[str]) -> pl.Expr:
     )
 
 
+def is_plain_loinc_spelling(test_system: pl.Expr, rules: Rules) -> pl.Expr:
+    """True for a code system written exactly as one of the rules' LOINC spellings (`LOINC`):
+    no padding, upper case. A cheap comparison for every row; other spellings (blank, `loinc`,
+    ` LN `) are LOINC too, and `is_loinc_system` judges them once per distinct spelling."""
+    plain = pl.lit(False)
+    for spelling in rules.code_systems["loinc"]:
+        plain = plain | (test_system == spelling)
+    return plain.fill_null(False)
+
+
 def scan_labs(
     frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -283,22 +293,32 @@ def scan_labs(
     immunoglobulin LOINC code or a code of the site mapping, with any code system), and
     `classify_labs` then decides exactly on those few rows. Every other row is only counted, by
     its raw `test_system` spelling: its class depends on its code system alone (LOINC:
-    `not_an_analyte`, else `unmapped_local_code`). Other rows are not trimmed, hashed or
-    compared: exact duplicates are looked for only among the relevant rows (SPEC §3), later.
-    Memory follows the candidate rows.
+    `not_an_analyte`, else `unmapped_local_code`). Rows spelled exactly as the rules spell LOINC
+    (in most extracts, nearly every row) are counted by a flag computed in the stream, and only the other
+    spellings are grouped in Python. Other rows are not trimmed, hashed or compared: exact
+    duplicates are looked for only among the relevant rows (SPEC §3), later. Memory follows the
+    candidate rows.
     """
     codes = list(rules.loinc.values())
     if mapping is not None:
         codes += mapping.codes["_code"].drop_nulls().unique().to_list()
-    scanned = frame.with_columns(_candidate=may_be_candidate(pl.col("test_code"), codes))
+    helpers = ["_candidate", "_plain_loinc"]
+    scanned = frame.with_columns(
+        _candidate=may_be_candidate(pl.col("test_code"), codes),
+        _plain_loinc=is_plain_loinc_spelling(pl.col("test_system"), rules),
+    )
     kept: list[pl.DataFrame] = []
     systems: list[pl.DataFrame] = []
+    plain_loinc = 0
     for batch in scanned.collect_batches(chunk_size=LAB_BATCH_ROWS):
-        candidate = batch["_candidate"]
-        kept.append(batch.filter(candidate).drop("_candidate"))
-        systems.append(batch["test_system"].filter(~candidate).value_counts(name="rows"))
-    empty = scanned.drop("_candidate").head(0).collect()
-    classified = classify_labs(pl.concat([empty, *kept]).lazy(), rules, mapping).collect()
+        candidate, other = batch["_candidate"], ~batch["_candidate"]
+        kept.append(batch.filter(candidate))
+        plain_loinc += int((other & batch["_plain_loinc"]).sum())
+        spelled = batch["test_system"].filter(other & ~batch["_plain_loinc"])
+        systems.append(spelled.value_counts(name="rows"))
+    empty = scanned.head(0).collect()
+    candidates = pl.concat([empty, *kept]).drop(helpers)
+    classified = classify_labs(candidates.lazy(), rules, mapping).collect()
     relevant = classified.filter(pl.col("_class") == "relevant")
     others = pl.concat(
         [
@@ -315,6 +335,7 @@ def scan_labs(
     counts = pl.concat(
         [
             pl.DataFrame({"_class": ["relevant"], "rows": [relevant.height]}),
+            pl.DataFrame({"_class": ["not_an_analyte"], "rows": [plain_loinc]}),
             others,
             classified.filter(pl.col("_class") != "relevant").group_by("_class").len("rows"),
         ],

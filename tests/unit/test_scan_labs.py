@@ -118,3 +118,31 @@ def test_lookup_maps_exact_values_and_defaults_the_rest():
     assert out["plain"].to_list() == ["A", "B", None, None]
     assert out["with_default"].to_list() == ["A", "?", "?", "?"]
     assert out["empty"].to_list() == [None, None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("system", "plain"),
+    [
+        ("LOINC", True),
+        ("LN", True),
+        ("loinc", False),
+        (" LOINC", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_an_exact_rules_spelling_of_loinc_is_counted_in_the_stream(system, plain):
+    # The others are LOINC too, or not, and are judged once per spelling by is_loinc_system.
+    frame = pl.DataFrame({"test_system": [system]}, schema={"test_system": pl.String})
+    flag = frame.select(normalize.is_plain_loinc_spelling(pl.col("test_system"), load_rules(None)))
+    assert flag.item() is plain
+
+
+def test_counts_are_the_same_whatever_the_spelling_of_loinc(tmp_path):
+    spellings = ["LOINC", "LN", "loinc", " LOINC ", "", "Ln"]
+    rows = [f"P1,2024-01-02,2160-{i},{s},Other,1,mg/dL" for i, s in enumerate(spellings)]
+    path = tmp_path / "labs.csv"
+    path.write_text("\n".join([HEADER, *rows, "P1,2024-01-02,2472-9,,IgM,20,mg/dL"]) + "\n")
+    frame = read_table("labs", [path], TABLES["labs"])
+    _, class_counts = normalize.scan_labs(frame, load_rules(None), None)
+    assert counts(class_counts) == {"relevant": 1, "not_an_analyte": len(spellings)}
