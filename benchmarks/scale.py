@@ -1,15 +1,21 @@
-"""How `sigmd run` scales with the extract (issue 6): wall time and peak memory against a floor.
+"""How `sigmd run` scales with the extract (issues 6, 13): wall time and peak memory against
+two peers.
 
 For every size and file format, a synthetic canonical extract is made with `sigmd generate`
-(about 31 lab rows per patient) and two whole processes, imports included, are timed:
+(about 31 lab rows per patient) and three whole processes, imports included, are timed:
 
 - the floor, `benchmarks/floor.py`: polars scans every labs file as strings, keeps the three
   immunoglobulin LOINC codes of the project rules and collects, nothing else;
+- the DuckDB SQL peer, `benchmarks/duckdb_peer.py`: one SQL statement reads the labs and
+  patients, keeps the Ig codes, takes each patient-day's lowest values and counts the patients
+  with a low and an isolated low IgM (codes, factor and limits from the project rules);
 - `sigmd run --extract DIR --db TMP/x.duckdb`, with the venv's own `sigmd`.
 
-Each child's wall time and peak resident memory (its own `ru_maxrss` from `os.wait4`) are
-measured; with `--repeat N` the two alternate N times and the medians are reported. The script
-prints the machine and a markdown table (MiB = 2**20 bytes; run/floor is the wall-time ratio).
+Each child's wall time, CPU time and peak resident memory (its own `ru_maxrss` from `os.wait4`,
+taken by a small launcher process so that the benchmark's own memory is not counted) are
+measured; with `--repeat N` the three alternate N times and the medians are reported. The script
+prints the machine and a markdown table (MiB = 2**20 bytes; run/floor and run/peer are
+wall-time ratios).
 
     uv run python benchmarks/scale.py                  # 1M, 5M, 20M lab rows, CSV and Parquet
     uv run python benchmarks/scale.py --sizes 1M --formats csv,parquet --out scale-1M.md
@@ -26,6 +32,7 @@ patients do not collide; combined extracts have no truth.csv.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -40,11 +47,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from types import ModuleType
 from typing import TypeVar
 
 import polars as pl
 
 FLOOR_SCRIPT = Path(__file__).resolve().parent / "floor.py"
+PEER_SCRIPT = Path(__file__).resolve().parent / "duckdb_peer.py"
 TABLES = ("labs", "patients", "medications", "diagnoses")
 FORMATS = ("csv", "parquet")
 # Average lab rows per generated patient at the default --labs-per-patient (measured: 30.9).
@@ -65,6 +74,7 @@ class ChildFailed(RuntimeError):
 class Measurement:
     seconds: float
     peak_mib: float
+    cpu_seconds: float = 0.0  # user + system time of the child: steadier than wall on a busy box
 
 
 @dataclass(frozen=True)
@@ -82,11 +92,18 @@ class Row:
     file_format: str
     lab_rows: int
     floor: Measurement
+    peer: Measurement
     run: Measurement
 
     @property
     def ratio(self) -> float:
+        """`sigmd run` over the polars floor."""
         return self.run.seconds / self.floor.seconds
+
+    @property
+    def peer_ratio(self) -> float:
+        """`sigmd run` over the DuckDB SQL peer."""
+        return self.run.seconds / self.peer.seconds
 
 
 # --- sizes and parts ------------------------------------------------------------------------
@@ -174,11 +191,15 @@ def combine_part(part_dir: Path, index: int, out: Path, file_format: str) -> Non
         sink(frame, out / f"{table}_{index:02d}.{file_format}")
 
 
-def lab_files(directory: Path) -> list[Path]:
-    """The labs files of an extract, found as `sigmd run` finds them."""
+def table_files(directory: Path, table: str) -> list[Path]:
+    """The files of one table of an extract, found as `sigmd run` finds them."""
     from pipeline.read.sources.files import discover
 
-    return discover(directory, ("labs",))["labs"]
+    return discover(directory, (table,))[table]
+
+
+def lab_files(directory: Path) -> list[Path]:
+    return table_files(directory, "labs")
 
 
 def count_rows(files: list[Path]) -> int:
@@ -238,23 +259,57 @@ def prepare_extract(work: Path, rows: int, file_format: str, part_rows: int, see
 # --- timing ---------------------------------------------------------------------------------
 
 
+# Runs one command and reports its wall time and rusage as JSON to the file named first. The
+# timed command is started by this small process, not by the benchmark itself: on Linux a child's
+# `ru_maxrss` is at least its parent's resident size when it forked (exec keeps the forked copy's
+# high-water mark), so a child forked from a benchmark that has just counted a 20M-row file would
+# report the benchmark's 1.5 GB as its own peak. This launcher is about 10 MiB.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    json.dump({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+               "maxrss_kib": usage.ru_maxrss}, out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(command: Sequence[str], log_path: Path) -> Measurement:
-    """Wall time and peak RSS of one child process (its own rusage, not the children's max)."""
+    """Wall time, CPU and peak RSS of one child process, through `LAUNCHER` (its own rusage)."""
+    usage_path = log_path.with_name(log_path.name + ".usage.json")
+    usage_path.unlink(missing_ok=True)
     with log_path.open("wb") as out:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+        launcher = [sys.executable, "-c", LAUNCHER, str(usage_path), *command]
+        done = subprocess.run(launcher, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
         tail = log_path.read_text(errors="replace")[-2000:]
-        raise ChildFailed(f"{' '.join(command)} exited {child.returncode}:\n{tail}")
-    return Measurement(seconds, usage.ru_maxrss / 1024)  # ru_maxrss is KiB on Linux
+        raise ChildFailed(f"{' '.join(command)} exited {done.returncode}:\n{tail}")
+    usage = json.loads(usage_path.read_text())
+    # ru_maxrss is KiB on Linux.
+    return Measurement(usage["seconds"], usage["maxrss_kib"] / 1024, usage["cpu"])
 
 
 def floor_command(directory: Path, codes: Sequence[str]) -> list[str]:
     files = [str(p) for p in lab_files(directory)]
     return [sys.executable, str(FLOOR_SCRIPT), ",".join(codes), *files]
+
+
+def load_peer() -> ModuleType:
+    """`benchmarks/duckdb_peer.py` as a module (for its `parameters`)."""
+    spec = importlib.util.spec_from_file_location("duckdb_peer", PEER_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def peer_command(directory: Path, parameters: dict[str, str | float]) -> list[str]:
+    command = [sys.executable, str(PEER_SCRIPT), "--parameters", json.dumps(parameters)]
+    command += ["--labs", *[str(p) for p in table_files(directory, "labs")]]
+    return [*command, "--patients", *[str(p) for p in table_files(directory, "patients")]]
 
 
 def measure_run(directory: Path, db_root: Path, keep_db: bool) -> Measurement:
@@ -273,24 +328,48 @@ def measure_run(directory: Path, db_root: Path, keep_db: bool) -> Measurement:
 
 def median(values: Sequence[Measurement]) -> Measurement:
     return Measurement(
-        statistics.median(m.seconds for m in values), statistics.median(m.peak_mib for m in values)
+        statistics.median(m.seconds for m in values),
+        statistics.median(m.peak_mib for m in values),
+        statistics.median(m.cpu_seconds for m in values),
     )
 
 
+@dataclass(frozen=True)
+class Peers:
+    """What the two peer processes need from the rules."""
+
+    codes: list[str]
+    parameters: dict[str, str | float]
+
+
 def benchmark(
-    prepared: Prepared, codes: Sequence[str], repeat: int, db_root: Path, keep_db: bool
-) -> tuple[Measurement, Measurement]:
-    """Floor and run alternately, `repeat` times each; their medians."""
+    prepared: Prepared, peers: Peers, repeat: int, db_root: Path, keep_db: bool
+) -> tuple[Measurement, Measurement, Measurement]:
+    """Floor, DuckDB peer and run in turn, `repeat` times each; their medians."""
     floors: list[Measurement] = []
+    duck: list[Measurement] = []
     runs: list[Measurement] = []
     for i in range(repeat):
-        floors.append(measure(floor_command(prepared.directory, codes), db_root / "floor.log"))
+        command = floor_command(prepared.directory, peers.codes)
+        floors.append(measure(command, db_root / "floor.log"))
+        command = peer_command(prepared.directory, peers.parameters)
+        duck.append(measure(command, db_root / "peer.log"))
         runs.append(measure_run(prepared.directory, db_root, keep_db))
         log(
-            f"  {i + 1}/{repeat}: floor {floors[-1].seconds:.2f} s {floors[-1].peak_mib:.0f} MiB,"
-            f" run {runs[-1].seconds:.2f} s {runs[-1].peak_mib:.0f} MiB"
+            f"  {i + 1}/{repeat}: floor {describe(floors[-1])}, peer {describe(duck[-1])},"
+            f" run {describe(runs[-1])} (run/floor {runs[-1].seconds / floors[-1].seconds:.1f},"
+            f" run/peer {runs[-1].seconds / duck[-1].seconds:.1f}; load {load():.1f})"
         )
-    return median(floors), median(runs)
+    return median(floors), median(duck), median(runs)
+
+
+def describe(m: Measurement) -> str:
+    return f"{m.seconds:.2f} s ({m.cpu_seconds:.1f} s CPU) {m.peak_mib:.0f} MiB"
+
+
+def load() -> float:
+    """The 1-minute load average (other processes compete for the same cores)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -322,22 +401,39 @@ def machine() -> list[str]:
 
 def table(rows: Sequence[Row]) -> list[str]:
     lines = [
-        "| size | format | lab rows | floor s | floor peak MiB | run s | run peak MiB | run/floor |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| size | format | lab rows | floor s | floor peak MiB | peer s | peer peak MiB "
+        "| run s | run peak MiB | run/floor | run/peer |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.label} | {r.file_format} | {r.lab_rows:,} | {r.floor.seconds:.2f} "
-            f"| {r.floor.peak_mib:.0f} | {r.run.seconds:.2f} | {r.run.peak_mib:.0f} "
-            f"| {r.ratio:.1f} |"
+            f"| {r.floor.peak_mib:.0f} | {r.peer.seconds:.2f} | {r.peer.peak_mib:.0f} "
+            f"| {r.run.seconds:.2f} | {r.run.peak_mib:.0f} | {r.ratio:.1f} | {r.peer_ratio:.1f} |"
+        )
+    return lines
+
+
+def cpu_table(rows: Sequence[Row]) -> list[str]:
+    """User + system CPU seconds of each process: less sensitive to other load than wall time."""
+    lines = [
+        "| size | format | floor CPU s | peer CPU s | run CPU s | run/floor CPU | run/peer CPU |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        floor, peer, run = r.floor.cpu_seconds, r.peer.cpu_seconds, r.run.cpu_seconds
+        lines.append(
+            f"| {r.label} | {r.file_format} | {floor:.1f} | {peer:.1f} | {run:.1f} "
+            f"| {run / floor if floor else math.nan:.1f} | {run / peer if peer else math.nan:.1f} |"
         )
     return lines
 
 
 def report(rows: Sequence[Row], repeat: int) -> str:
-    what = "one run each" if repeat == 1 else f"median of {repeat} alternating runs"
+    what = "one run each" if repeat == 1 else f"medians of {repeat} alternating runs"
     lines = [f"- {line}" for line in machine()]
-    lines += ["", f"Whole processes, {what}.", "", *table(rows)]
+    lines += [f"- load average at the end: {load():.1f}"]
+    lines += ["", f"Whole processes, {what}.", "", *table(rows), "", *cpu_table(rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -373,7 +469,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sizes", type=comma_list(parse_size), default="1M,5M,20M")
     parser.add_argument("--formats", type=comma_list(file_format), default="csv,parquet")
-    parser.add_argument("--repeat", type=int, default=1, help="alternating floor/run pairs")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating floor/peer/run")
     parser.add_argument(
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "sigmd-scale-bench"
     )
@@ -398,7 +494,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     from pipeline.rules import load_rules
 
-    codes = list(load_rules(None).loinc.values())
+    rules = load_rules(None)
+    peers = Peers(list(rules.loinc.values()), load_peer().parameters(rules))
     work: Path = args.work.resolve()
     db_root = work / "db"
     db_root.mkdir(parents=True, exist_ok=True)
@@ -406,8 +503,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for size in args.sizes:
         for fmt in args.formats:
             prepared = prepare_extract(work, size, fmt, args.part_rows, args.seed)
-            floor, run = benchmark(prepared, codes, args.repeat, db_root, args.keep_db)
-            rows.append(Row(size_label(size), fmt, prepared.lab_rows, floor, run))
+            floor, peer, run = benchmark(prepared, peers, args.repeat, db_root, args.keep_db)
+            rows.append(Row(size_label(size), fmt, prepared.lab_rows, floor, peer, run))
     text = report(rows, args.repeat)
     print(text, end="")
     if args.out:

@@ -6,7 +6,9 @@ and reason, never its values) or *ignored* (not relevant, e.g. another lab test,
 duplicate of an earlier row). Reasons are checked in a fixed order and the first one wins.
 
 The labs table is the large one: it is scanned once, keeping only immunoglobulin rows (and rows
-that cannot be classified) while counting the rest, so that memory follows the Ig rows only.
+that cannot be classified) while counting the rest by code system, so that memory follows the Ig
+rows only. Exact duplicates are looked for among the rows the screening uses (SPEC §3): every
+row of patients, medications and diagnoses, and the relevant rows of labs.
 """
 
 from __future__ import annotations
@@ -259,48 +261,94 @@ def classify_labs(frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
 LAB_BATCH_ROWS = 250_000
 
 
+def may_be_candidate(test_code: pl.Expr, codes: list[str]) -> pl.Expr:
+    """True for every lab row whose trimmed code is blank or one of `codes` (and a few more).
+
+    Cheap enough to run on every row: no string is trimmed or copied. A raw code that contains
+    one of the codes, is empty, or starts with whitespace (a blank code trims to nothing) may be
+    a candidate; `classify_labs` decides exactly on those few rows.
+    """
+    starts_blank = test_code.str.contains(r"^\s")
+    return (
+        test_code.is_null()
+        | (test_code.str.len_bytes() == 0)
+        | starts_blank
+        | (test_code.str.contains_any(codes) if codes else pl.lit(False))
+    )
+
+
+def is_plain_loinc_spelling(test_system: pl.Expr, rules: Rules) -> pl.Expr:
+    """True for a code system written exactly as one of the rules' LOINC spellings (`LOINC`):
+    no padding, upper case. A cheap comparison for every row; other spellings (blank, `loinc`,
+    ` LN `) are LOINC too, and `is_loinc_system` judges them once per distinct spelling."""
+    plain = pl.lit(False)
+    for spelling in rules.code_systems["loinc"]:
+        plain = plain | (test_system == spelling)
+    return plain.fill_null(False)
+
+
 def scan_labs(
     frame: pl.LazyFrame, rules: Rules, mapping: SiteMapping | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One streaming pass over the labs: the relevant rows, and counts of rows per class.
+    """One streaming pass over the labs: the relevant rows, and the rows per class.
 
-    The scan keeps only *candidate* rows: a blank code, an immunoglobulin LOINC code or a code
-    of the site mapping (with any code system; `classify_labs` then decides exactly on those few
-    rows). Every other row is counted without being kept: its class depends on its code system
-    alone (LOINC: `not_an_analyte`, else `unmapped_local_code`), and its exact duplicates are
-    counted as rows minus distinct 64-bit hashes of the trimmed row, per class (relevant rows are
-    compared exactly later). Memory follows the candidate rows plus 8 bytes per other row.
+    The scan keeps every row that may be a *candidate* (`may_be_candidate`: a blank code, an
+    immunoglobulin LOINC code or a code of the site mapping, with any code system), and
+    `classify_labs` then decides exactly on those few rows. Every other row is only counted, by
+    its raw `test_system` spelling: its class depends on its code system alone (LOINC:
+    `not_an_analyte`, else `unmapped_local_code`). Rows spelled exactly as the rules spell LOINC
+    (in most extracts, nearly every row) are counted by a flag computed in the stream, and only the other
+    spellings are grouped in Python. Other rows are not trimmed, hashed or compared: exact
+    duplicates are looked for only among the relevant rows (SPEC §3), later. Memory follows the
+    candidate rows.
     """
-    columns = data_columns(frame)
-    code = blank_to_null(pl.col("test_code"))
     codes = list(rules.loinc.values())
     if mapping is not None:
         codes += mapping.codes["_code"].drop_nulls().unique().to_list()
-    row_hash = pl.struct([pl.col(c).str.strip_chars() for c in columns]).hash()
+    helpers = ["_candidate", "_plain_loinc"]
     scanned = frame.with_columns(
-        _candidate=code.is_null() | code.is_in(codes),
-        _loinc=is_loinc_system(pl.col("test_system"), rules),
-        _hash=row_hash,
+        _candidate=may_be_candidate(pl.col("test_code"), codes),
+        _plain_loinc=is_plain_loinc_spelling(pl.col("test_system"), rules),
     )
     kept: list[pl.DataFrame] = []
-    other_hashes: dict[str, list[pl.Series]] = {"not_an_analyte": [], "unmapped_local_code": []}
+    systems: list[pl.DataFrame] = []
+    plain_loinc = 0
     for batch in scanned.collect_batches(chunk_size=LAB_BATCH_ROWS):
-        candidate, loinc = batch["_candidate"], batch["_loinc"]
-        kept.append(batch.filter(candidate).drop("_candidate", "_loinc"))
-        other_hashes["not_an_analyte"].append(batch["_hash"].filter(~candidate & loinc))
-        other_hashes["unmapped_local_code"].append(batch["_hash"].filter(~candidate & ~loinc))
-    empty = scanned.drop("_candidate", "_loinc").head(0).collect()
-    classified = classify_labs(pl.concat([empty, *kept]).lazy(), rules, mapping).collect()
-    relevant = classified.filter(pl.col("_class") == "relevant").drop("_hash")
-    for (cls,), group in classified.filter(pl.col("_class") != "relevant").group_by("_class"):
-        other_hashes[str(cls)].append(group["_hash"])
-    counts = [("relevant", relevant.height, relevant.height)]
-    for cls, series in sorted(other_hashes.items()):
-        hashes = pl.concat([pl.Series("_hash", [], pl.UInt64), *series])
-        if hashes.len():
-            counts.append((cls, hashes.len(), hashes.n_unique()))
-    class_counts = pl.DataFrame(
-        counts, schema={"_class": pl.String, "rows": pl.Int64, "distinct": pl.Int64}, orient="row"
+        candidate, other = batch["_candidate"], ~batch["_candidate"]
+        kept.append(batch.filter(candidate))
+        plain_loinc += int((other & batch["_plain_loinc"]).sum())
+        spelled = batch["test_system"].filter(other & ~batch["_plain_loinc"])
+        systems.append(spelled.value_counts(name="rows"))
+    empty = scanned.head(0).collect()
+    candidates = pl.concat([empty, *kept]).drop(helpers)
+    classified = classify_labs(candidates.lazy(), rules, mapping).collect()
+    relevant = classified.filter(pl.col("_class") == "relevant")
+    others = pl.concat(
+        [
+            pl.DataFrame(schema={"test_system": pl.String, "rows": pl.UInt32}),
+            *systems,
+        ]
+    ).select(
+        pl.when(is_loinc_system(pl.col("test_system"), rules))
+        .then(pl.lit("not_an_analyte"))
+        .otherwise(pl.lit("unmapped_local_code"))
+        .alias("_class"),
+        pl.col("rows").cast(pl.Int64),
+    )
+    counts = pl.concat(
+        [
+            pl.DataFrame({"_class": ["relevant"], "rows": [relevant.height]}),
+            pl.DataFrame({"_class": ["not_an_analyte"], "rows": [plain_loinc]}),
+            others,
+            classified.filter(pl.col("_class") != "relevant").group_by("_class").len("rows"),
+        ],
+        how="vertical_relaxed",
+    )
+    class_counts = (
+        counts.group_by("_class")
+        .agg(pl.col("rows").sum().cast(pl.Int64))
+        .filter((pl.col("rows") > 0) | (pl.col("_class") == "relevant"))
+        .sort(pl.col("_class") != "relevant", "_class")
     )
     return relevant, class_counts
 
@@ -387,14 +435,9 @@ def validate_labs(
     unit_counts = unknown_unit_counts(collected)
     if refuse:
         refuse_unknown_unit_share(unit_counts, rules)
-    others = class_counts.filter(pl.col("_class") != "relevant")
-    duplicates = int((others["rows"] - others["distinct"]).sum())
-    ignored = pl.concat(
-        [
-            others.select(pl.col("_class").alias("reason"), pl.col("distinct").alias("rows")),
-            pl.DataFrame({"reason": ["exact_duplicate"], "rows": [duplicates]}),
-        ],
-        how="vertical_relaxed",
+    # Other tests are ignored as a whole, never compared: only relevant rows can be duplicates.
+    ignored = class_counts.filter(pl.col("_class") != "relevant").select(
+        pl.col("_class").alias("reason"), "rows"
     )
     read = int(class_counts["rows"].sum())
     outcome = split(collected, "labs", read, ignored)

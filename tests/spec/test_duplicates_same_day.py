@@ -1,4 +1,6 @@
-"""SPEC §3 Same-day repeats: exact duplicate rows are dropped and counted in every table; several
+"""SPEC §3 Same-day repeats: exact duplicate rows are dropped and counted among the rows the
+screening uses (every row of patients, medications and diagnoses; the immunoglobulin rows of
+labs, while other lab rows are ignored as other tests without being compared); several
 results of one analyte on one day count as the day's lowest mg/dL value (censored-below wins a
 tie), with that row's limits; for IgM, IgG and IgA alike."""
 
@@ -22,19 +24,36 @@ def test_exact_duplicate_lab_rows_are_dropped_and_counted(screen):
     assert (counts["read"], counts["used"]) == (5, 3)
 
 
-def test_exact_duplicates_of_other_lab_tests_are_counted_as_duplicates_too(screen):
-    # "in every table": a repeated creatinine row is an exact duplicate like any other.
+def test_a_duplicated_other_test_is_another_test_and_a_duplicated_igm_an_exact_duplicate(screen):
+    # Duplicates are counted among the rows the screening uses: the second glucose row is
+    # ignored as another test like the first, never compared; the second IgM row is a duplicate.
     result = screen(
         labs="""
         patient | date       | test   | value
         p1      | 2020-01-10 | IgM    | 100
-        p1      | 2020-01-10 | 2160-0 | 0.9
-        p1      | 2020-01-10 | 2160-0 | 0.9
+        p1      | 2020-01-10 | IgM    | 100
+        p1      | 2020-01-10 | 2345-7 | 95
+        p1      | 2020-01-10 | 2345-7 | 95
     """
     )
     assert result.status == {"p1": "igm_not_low"}
+    assert result.ignored("labs", "other_test") == 2
     assert result.ignored("labs", "duplicate") == 1
-    assert result.counts("labs")["ignored"] == 2
+    counts = result.counts("labs")
+    assert (counts["read"], counts["used"], counts["ignored"]) == (4, 1, 3)
+
+
+def test_duplicated_rows_of_an_unmapped_local_code_are_counted_as_not_loinc(screen):
+    result = screen(
+        labs="""
+        patient | date       | test | system | value
+        p1      | 2020-01-10 | IgM  |        | 100
+        p1      | 2020-01-10 | GLU  | LOCAL  | 95
+        p1      | 2020-01-10 | GLU  | LOCAL  | 95
+    """
+    )
+    assert result.ignored("labs", "not_loinc") == 2
+    assert result.ignored("labs", "duplicate") == 0
 
 
 def test_rows_differing_only_by_surrounding_spaces_are_exact_duplicates(screen):

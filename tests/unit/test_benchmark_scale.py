@@ -116,3 +116,20 @@ def test_prepare_extract_in_parts_is_cached(tmp_path: Path) -> None:
     again = scale.prepare_extract(tmp_path, 18_000, "csv", part_rows=9_000, seed=3)
     assert again == prepared
     assert (prepared.directory / "labs_01.csv").stat().st_mtime_ns == stamp
+
+
+def test_a_childs_peak_memory_is_its_own_not_the_benchmarks(tmp_path: Path) -> None:
+    # On Linux a child forked by a large process reports that process's size as its own peak.
+    ballast = bytearray(400 * 2**20)  # 400 MiB, touched below so that it is resident
+    ballast[:: 2**12] = b"x" * len(ballast[:: 2**12])
+    measured = scale.measure([sys.executable, "-c", "print('hello')"], tmp_path / "child.log")
+    assert measured.peak_mib < 200
+    assert measured.cpu_seconds >= 0
+    assert (tmp_path / "child.log").read_text().strip() == "hello"
+    del ballast
+
+
+def test_a_failing_child_is_reported_with_its_output(tmp_path: Path) -> None:
+    command = [sys.executable, "-c", "import sys; print('broken'); sys.exit(3)"]
+    with pytest.raises(scale.ChildFailed, match="exited 3"):
+        scale.measure(command, tmp_path / "child.log")

@@ -146,8 +146,9 @@ def test_every_reason_code_is_assigned_documented_and_listed():
         "_birth",
         "_dup",
         "_system",
-        "_hash",
         "_loinc",
+        "_class",
+        "rows",
     }
     assert assigned - columns == listed
     input_doc = (REPO / "docs" / "input.md").read_text()
@@ -184,6 +185,62 @@ def test_suite_failure_is_reported_per_expectation_without_values():
     checks = run_suite("extract", frame, {"analytes": ["igm", "igg", "iga"]}, run_name="t")
     assert failing(checks) == {"analyte_is_igm_igg_or_iga", "labs_has_igm_rows"}
     assert all(c.engine == "great_expectations" and c.unexpected is None for c in checks)
+
+
+def ig_results_frame(value: str, lower: str, upper: str, age_months: int) -> pl.DataFrame:
+    from decimal import Decimal
+
+    from pipeline.result import IG_RESULTS_SCHEMA
+
+    row = dict.fromkeys(IG_RESULTS_SCHEMA.names())
+    row |= {
+        "patient_id": "p1",
+        "analyte": "igm",
+        "collected_date": date(2020, 1, 10),
+        "age_months": age_months,
+        "value_mg_dl": Decimal(value),
+        "lower_mg_dl": Decimal(lower),
+        "upper_mg_dl": Decimal(upper),
+        "limits_source": "table",
+        "source_file": "labs.csv",
+        "source_row": 2,
+    }
+    return pl.DataFrame([row], schema=IG_RESULTS_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("value", "lower", "upper", "age", "failed"),
+    [
+        ("15000", "37", "286", 48, set()),
+        ("15000.000001", "37", "286", 48, {"value_plausible"}),
+        ("-0.000001", "37", "286", 48, {"value_plausible"}),
+        ("25", "286.000000000001", "286.000000000001", 48, {"limits_ordered"}),
+        ("25", "286", "286.000000000001", 48, set()),
+        ("25", "37", "286", -1, {"age_not_negative"}),
+    ],
+)
+def test_ig_results_suite_judges_exact_decimals_and_narrow_integers(
+    value, lower, upper, age, failed
+):
+    # GX sees decimals as float64 and Int32 as int64 (vectorised); the suite's verdicts stand.
+    parameters = {
+        "analytes": ["igm", "igg", "iga"],
+        "implausible_above_mg_dl": 15000,
+        "ig_results_columns": list(ig_results_frame(value, lower, upper, age).columns),
+    }
+    frame = ig_results_frame(value, lower, upper, age)
+    checks = run_suite("ig_results", frame, parameters, run_name="t")
+    assert failing(checks) == failed
+
+
+def test_gx_gets_vectorisable_dtypes():
+    from pipeline.validate.suites import pandas_frame
+
+    frame = ig_results_frame("25", "37", "286", 48)
+    converted = pandas_frame(frame)
+    assert str(converted["value_mg_dl"].dtype) == "float64"
+    assert str(converted["age_months"].dtype) == "int64"
+    assert converted["value_mg_dl"].tolist() == [25.0]
 
 
 def test_cli_run_validates_every_stage_and_stores_the_checks(tmp_path):
