@@ -10,8 +10,14 @@ the screening of all buckets (and so the time per bucket) and the merge with its
 of the labs table with the same SHA-256 bucket, in a child process: the engine the issue names
 as the alternative to sigmd's own writer (polars batches into one Parquet writer per bucket).
 
+`--stages N` also runs the DAG's bucketed path with N buckets as separate processes, one per
+task, as Airflow workers run them (`pipeline.run.stages`: partition, each screen_bucket,
+merge_and_check, publish): the wall time and peak memory of each task, which is what sizes a
+worker.
+
     uv run python benchmarks/buckets.py --size 1M                       # a quick look
     uv run python benchmarks/buckets.py --size 100M --buckets 1,8,32 --duckdb-copy --out b.md
+    uv run python benchmarks/buckets.py --size 20M --buckets 1 --stages 8     # per task
 """
 
 from __future__ import annotations
@@ -37,6 +43,13 @@ duckdb.sql(
     f"copy (select *, {bucket} as bucket from read_parquet({files!r}, filename = true)) "
     f"to '{out}' (format parquet, partition_by (bucket))"
 )
+"""
+
+STAGE_SCRIPT = """
+import json, sys
+from pipeline.run import stages
+name, args = sys.argv[1], json.loads(sys.argv[2])
+getattr(stages, name)(*args)
 """
 
 
@@ -72,10 +85,57 @@ def measure_duckdb_copy(directory: Path, buckets: int, root: Path) -> scale.Meas
         shutil.rmtree(out, ignore_errors=True)
 
 
+def measure_stages(
+    directory: Path, buckets: int, root: Path
+) -> list[tuple[str, scale.Measurement]]:
+    """The DAG's bucketed tasks, each in its own process: (task, wall time and peak memory)."""
+    work = Path(tempfile.mkdtemp(prefix=f"stages-{buckets}-", dir=root))
+    db = str(work / "x.duckdb")
+    log_path = work / "stage.log"
+
+    def stage(name: str, *args: object) -> scale.Measurement:
+        command = [sys.executable, "-c", STAGE_SCRIPT, name, json.dumps(args)]
+        return scale.measure(command, log_path)
+
+    try:
+        work_dir = str(work / "run")
+        found = [("partition", stage("partition", str(directory), work_dir, buckets))]
+        dirs = []
+        for k in range(buckets):
+            found.append((f"screen_bucket {k}", stage("screen_bucket", work_dir, k)))
+            dirs.append(str(work / "run" / "buckets" / f"bucket={k}"))
+        found.append(("merge_and_check", stage("merge_and_check", work_dir, db, dirs)))
+        found.append(("publish", stage("publish", work_dir, db)))
+        return found
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stages_report(buckets: int, found: Sequence[tuple[str, scale.Measurement]]) -> list[str]:
+    screens = [m for name, m in found if name.startswith("screen_bucket")]
+    others = {name: m for name, m in found if not name.startswith("screen_bucket")}
+    lines = [
+        "",
+        f"DAG tasks with {buckets} buckets, each its own process:",
+        "",
+        "| task | wall s | peak MiB |",
+        "|---|---:|---:|",
+        f"| partition | {others['partition'].seconds:.1f} | {others['partition'].peak_mib:.0f} |",
+        f"| screen_bucket, mean of {len(screens)} (max wall, max peak) "
+        f"| {sum(m.seconds for m in screens) / len(screens):.1f} "
+        f"({max(m.seconds for m in screens):.1f}) "
+        f"| {max(m.peak_mib for m in screens):.0f} |",
+    ]
+    for name in ("merge_and_check", "publish"):
+        lines.append(f"| {name} | {others[name].seconds:.1f} | {others[name].peak_mib:.0f} |")
+    return lines
+
+
 def report(
     prepared: scale.Prepared,
     rows: Sequence[tuple[int, scale.Measurement, dict[str, float]]],
     copies: Sequence[tuple[int, scale.Measurement]],
+    stages: tuple[int, Sequence[tuple[str, scale.Measurement]]] | None = None,
 ) -> str:
     lines = [*scale.machine(), ""]
     lines.append(f"Extract: {prepared.directory.name}, {prepared.lab_rows:,} lab rows")
@@ -101,6 +161,8 @@ def report(
         lines += ["", "| DuckDB COPY PARTITION_BY, labs only, buckets | wall s | peak MiB |"]
         lines.append("|---:|---:|---:|")
         lines += [f"| {n} | {m.seconds:.1f} | {m.peak_mib:.0f} |" for n, m in copies]
+    if stages:
+        lines += stages_report(*stages)
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +174,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--buckets", type=scale.comma_list(int), default=[1, 8, 32], help="e.g. 1,8,32"
     )
     parser.add_argument("--duckdb-copy", action="store_true", help="also time DuckDB's COPY")
+    parser.add_argument(
+        "--stages", type=int, metavar="N", help="also time the DAG's tasks with N buckets"
+    )
     parser.add_argument("--part-rows", type=scale.parse_size, default=scale.parse_size("20M"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -127,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     prepared = scale.prepare_extract(args.work, args.size, args.format, args.part_rows, args.seed)
     root = Path(tempfile.mkdtemp(prefix="buckets-runs-", dir=args.work))
     rows, copies = [], []
+    stages = None
     try:
         for n in args.buckets:
             measured, steps = measure_buckets(prepared.directory, n, root)
@@ -137,9 +203,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 copied = measure_duckdb_copy(prepared.directory, n, root)
                 scale.log(f"  duckdb copy {n}: {copied.seconds:.1f} s, {copied.peak_mib:.0f} MiB")
                 copies.append((n, copied))
+        if args.stages:
+            found = measure_stages(prepared.directory, args.stages, root)
+            for name, m in found:
+                scale.log(f"  task {name}: {m.seconds:.1f} s, {m.peak_mib:.0f} MiB")
+            stages = (args.stages, found)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    text = report(prepared, rows, copies)
+    text = report(prepared, rows, copies, stages)
     print(text)
     if args.out:
         args.out.write_text(text)
