@@ -73,7 +73,10 @@ def trial_problems(outcome: Outcome, before: State, db: Path, extract: Extract) 
     if after.n_screened != extract.n_screened:
         problems.append(f"{after.n_screened} screened patients, not {extract.n_screened}")
     gained = after.n_runs - before.n_runs
-    published = 1 if outcome.code == 0 or outcome.published else 0
+    # A kill between the `os.replace` and the mark after it leaves the marks undecided; the
+    # building file tells: it is gone once replaced (this run removed every older leftover).
+    replaced = "replace" in outcome.marks and not list(db.parent.glob(f".{db.name}.building-*"))
+    published = 1 if outcome.code == 0 or outcome.published or replaced else 0
     if gained != published:
         problems.append(f"audit.runs gained {gained} rows for {published} published runs")
     if after.attempts[: len(before.attempts)] != before.attempts:
