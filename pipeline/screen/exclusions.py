@@ -122,6 +122,8 @@ def drug_matches(meds: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     # A class-level code adds nothing when an ingredient of the same cause matched the same row.
     class_only = pl.col("reason") == pl.concat_str(pl.lit("drug:"), pl.col("cause"))
     has_ingredient = (~class_only).any().over(["_file", "_row", "cause"])
+    # A row matched by name and by code keeps the first match (name, then ATC, then RxNorm):
+    # `unique` without an order kept any of them, so the code shown changed between runs.
     return matches.filter(~(class_only & has_ingredient)).unique(
         ["_file", "_row", "cause", "reason"], keep="first", maintain_order=True
     )

@@ -9,11 +9,13 @@ takes on a loaded machine changes where a timed kill lands, never what must hold
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.reliability)
+
+
+FIGURES = pytest.StashKey[dict[str, dict[str, object]]]()
+
+
+@pytest.fixture
+def figures(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., None]:
+    """Record a test's figures (trials, survived, lost, ...) for docs/reliability.md.
+
+    They are printed in a "sigmd reliability figures" section at the end of the session and
+    saved as `reliability-figures.json` in pytest's base temporary folder.
+    """
+    table = request.config.stash.setdefault(FIGURES, {})
+    path = tmp_path_factory.getbasetemp() / "reliability-figures.json"
+
+    def record(name: str, **numbers: object) -> None:
+        table[name] = numbers
+        path.write_text(json.dumps(table, indent=2) + "\n")
+
+    return record
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    table = config.stash.get(FIGURES, {})
+    if table:
+        terminalreporter.write_sep("=", "sigmd reliability figures")
+        for name, numbers in table.items():
+            terminalreporter.write_line(
+                f"{name}: " + ", ".join(f"{k} {v}" for k, v in numbers.items())
+            )
 
 
 @dataclass
@@ -141,13 +177,23 @@ def state(db: Path) -> State:
     )
 
 
+def output_problems(outcome: Outcome, extract: Extract) -> list[str]:
+    """What is wrong with what a run printed: a traceback, two error lines, a patient id."""
+    problems = []
+    if "Traceback" in outcome.stderr:
+        problems.append(f"traceback on stderr: {outcome.stderr[-2000:]}")
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("sigmd: error:")]
+    if len(errors) > 1:
+        problems.append(f"{len(errors)} error lines")
+    printed = outcome.stdout + outcome.stderr
+    if [p for p in extract.patient_ids if p in printed]:
+        problems.append("a patient id was printed")
+    return problems
+
+
 def assert_clean_output(outcome: Outcome, extract: Extract) -> None:
     """No traceback, at most one error line, no patient id in anything the run printed."""
-    assert "Traceback" not in outcome.stderr, outcome.stderr[-2000:]
-    errors = [line for line in outcome.stderr.splitlines() if line.startswith("sigmd: error:")]
-    assert len(errors) <= 1
-    printed = outcome.stdout + outcome.stderr
-    assert not [p for p in extract.patient_ids if p in printed]
+    assert output_problems(outcome, extract) == []
 
 
 def leftovers(db: Path) -> list[Path]:

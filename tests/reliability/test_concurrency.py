@@ -13,10 +13,10 @@ import fcntl
 
 from tests.reliability.conftest import (
     Readers,
-    assert_clean_output,
     copy_database,
     finish,
     leftovers,
+    output_problems,
     run_sigmd,
     start,
     state,
@@ -26,9 +26,10 @@ PAIRS = 10
 FORCED_COLLISIONS = 3
 
 
-def test_concurrent_pairs_both_publish_and_both_are_recorded(extract, published, tmp_path):
+def test_concurrent_pairs_both_publish_and_both_are_recorded(extract, published, tmp_path, figures):
     db = copy_database(published, tmp_path / "db")
-    exited = []
+    problems: dict[int, list[str]] = {}
+    exited_0 = recorded = 0
     with Readers(db, extract.n_screened) as readers:
         for pair in range(PAIRS):
             before = state(db)
@@ -38,21 +39,37 @@ def test_concurrent_pairs_both_publish_and_both_are_recorded(extract, published,
             outcomes = [finish(p, m) for p, m in zip(processes, marks, strict=True)]
             after = state(db)
 
+            found = [f"exit {o.code}: {o.stderr[-2000:]}" for o in outcomes if o.code != 0]
             for outcome in outcomes:
-                assert outcome.code == 0, outcome.stderr[-2000:]
-                assert_clean_output(outcome, extract)
-            exited += [o.code for o in outcomes]
-            assert after.n_runs == before.n_runs + 2
-            assert after.attempts[: len(before.attempts)] == before.attempts
-            assert after.n_screened == extract.n_screened
-            assert leftovers(db) == []
+                found += output_problems(outcome, extract)
+            exited_0 += sum(o.code == 0 for o in outcomes)
+            recorded += after.n_runs - before.n_runs
+            if after.n_runs != before.n_runs + sum(o.code == 0 for o in outcomes):
+                found.append(f"audit.runs gained {after.n_runs - before.n_runs} rows")
+            if after.attempts[: len(before.attempts)] != before.attempts:
+                found.append("earlier rows of audit.runs changed")
+            if after.n_screened != extract.n_screened:
+                found.append(f"{after.n_screened} screened patients, not {extract.n_screened}")
+            if leftovers(db):
+                found.append(f"leftovers: {[p.name for p in leftovers(db)]}")
+            if found:
+                problems[pair] = found
+    figures(
+        "concurrent pairs",
+        pairs=PAIRS,
+        forced_collisions=FORCED_COLLISIONS,
+        runs=2 * PAIRS,
+        exited_0=exited_0,
+        recorded_in_audit_runs=recorded,
+        lost=exited_0 - recorded,
+        pairs_with_a_problem=len(problems),
+        reader_queries=readers.reads,
+        reader_errors=len(readers.errors),
+    )
+    assert problems == {}
     assert readers.errors == []
     assert readers.reads > 0
     assert state(db).n_published == state(published).n_published + 2 * PAIRS
-    print(
-        f"\n{PAIRS} concurrent pairs ({FORCED_COLLISIONS} with colliding ids): {len(exited)} runs, "
-        f"all exited 0 and all in audit.runs; {readers.reads} reader connections, 0 errors"
-    )
 
 
 def test_a_run_that_cannot_get_the_lock_in_time_exits_7_and_changes_nothing(

@@ -161,19 +161,40 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_malformed_file_is_refused_in_one_true_line_and_journaled(case, world, published):
+def test_malformed_file_is_refused_in_one_true_line_and_journaled(
+    case, world, published, capsys, figures
+):
     files, reason = CASES[case]
     extract = extract_with(world, **files)
     if case == "table in CSV and Parquet":
         pl.read_csv(BASE / "labs.csv", infer_schema=False).write_parquet(extract / "labs.parquet")
     before = digest(published)
+    capsys.readouterr()
 
     code = main(["run", "--extract", str(extract), "--db", str(published)])
+    refused_in_one_line(code, capsys.readouterr().err, 2, reason)
     assert digest(published) == before
     journal = published.with_name(f"{published.name}.journal")
     [line] = journal.read_text().splitlines()
     assert reason in line and SECRET not in line
-    assert code == 2
+    figures(f"malformed file: {case}", exit_code=code, refused=1, published_db_unchanged=1)
+
+
+def test_blank_lines_are_not_rows(world, published, capsys):
+    labs = BASE_LABS.splitlines(keepends=True)
+    extract = extract_with(
+        world, labs__csv="".join([labs[0], "\n", *labs[1:3], "\n\n", *labs[3:], "\n"])
+    )
+    assert main(["run", "--extract", str(extract), "--db", str(published)]) == 0
+    assert SECRET not in capsys.readouterr().out
+    with duckdb.connect(str(published), read_only=True) as con:
+        counts = con.sql(
+            "select outcome, [c.read for c in row_counts if c.table_name = 'labs'] "
+            "from audit.runs order by run_number"
+        ).fetchall()
+        [(quarantined,)] = con.sql("select count(*) from audit.quarantine").fetchall()
+    assert counts == [("published", [len(labs) - 1])] * 2
+    assert quarantined == 0
 
 
 def test_refusals_reach_audit_runs_with_the_next_publish(world, published, capsys):
