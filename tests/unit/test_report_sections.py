@@ -12,18 +12,10 @@ from pipeline.report.labels import band_label, igm_bands, load_descriptions
 from pipeline.report.sections import Context, demographics, funnel, gains, provenance
 from pipeline.report.suppression import Suppressor
 from pipeline.rules import DEFAULT_RULES_DIR, applied_criteria, load_rules
+from pipeline.screen import funnel as funnel_steps
 
-STEPS = [
-    (1, "has a validated IgM result", None),
-    (2, "has an IgM result at age >= min age", "under_min_age"),
-    (3, "has a low IgM result", "igm_not_low"),
-    (4, "has an isolated low IgM panel", "not_isolated"),
-    (5, "has no drug cause", "excluded_drug"),
-    (6, "has no malignancy", "excluded_malignancy"),
-    (7, "has no other secondary cause", "excluded_other"),
-    (8, "did not normalise", "normalized"),
-    (9, "has a repeat low IgM after the persistence interval", "single_low"),
-]
+# The funnel's own steps (number, name, status of those it removes), as the engine defines them.
+STEPS = list(funnel_steps.STEPS)
 FAILS = ["drug", "malignancy", "other", "normalized", "single_low"]
 
 
