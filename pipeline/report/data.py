@@ -27,11 +27,17 @@ REQUIRED_TABLES = (
     ("cohort", "persistence"),
     ("audit", "runs"),
 )
+# Tables only the report reads (`explain` does without them): cohort.status_changes is written
+# by every publish since SPEC §8; an older database is refused with the same advice.
+REPORT_TABLES = (("cohort", "status_changes"),)
 
 
 @contextlib.contextmanager
-def open_database(db_path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to a sigmd cohort database; NotFound (exit 2) otherwise."""
+def open_database(
+    db_path: Path | str, also: tuple[tuple[str, str], ...] = ()
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a sigmd cohort database (with the tables `also` names too);
+    NotFound (exit 2) otherwise."""
     path = Path(db_path)
     if not path.is_file():
         raise NotFound("no such database file", file=str(path))
@@ -43,7 +49,7 @@ def open_database(db_path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         ) from None
     try:
         present = set(con.execute(load_sql("report/tables")).fetchall())
-        missing = [f"{s}.{t}" for s, t in REQUIRED_TABLES if (s, t) not in present]
+        missing = [f"{s}.{t}" for s, t in (*REQUIRED_TABLES, *also) if (s, t) not in present]
         if missing:
             raise NotFound(
                 "is not a cohort database of this sigmd version (no "
@@ -77,6 +83,8 @@ class ReportData:
     row_counts: pl.DataFrame
     quarantine_reasons: pl.DataFrame
     ignored_reasons: pl.DataFrame
+    status_changes: pl.DataFrame  # patients per change and previous -> new status (no id)
+    previous_run_id: str | None  # the run the cohort was compared with; None on a first publish
 
     @property
     def criteria(self) -> dict[str, Any]:
@@ -85,7 +93,7 @@ class ReportData:
 
 def read_report_data(db_path: Path | str) -> ReportData:
     """Read the published run of `db_path` for the report."""
-    with open_database(db_path) as con:
+    with open_database(db_path, also=REPORT_TABLES) as con:
         run = read_run(con, db_path)
         run_number = run["run_number"]
         return ReportData(
@@ -99,6 +107,8 @@ def read_report_data(db_path: Path | str) -> ReportData:
             row_counts=frame(con, "row_counts", run_number=run_number),
             quarantine_reasons=frame(con, "quarantine_reasons"),
             ignored_reasons=frame(con, "ignored_reasons", run_number=run_number),
+            status_changes=frame(con, "status_changes"),
+            previous_run_id=frame(con, "previous_run", run_number=run_number)["run_id"][0],
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.publish.changes import CHANGES, NEW_PATIENT, PERSISTENT
 from pipeline.report import plots
 from pipeline.report.data import ReportData
 from pipeline.report.labels import (
@@ -335,6 +336,62 @@ def repeat_tests(data: ReportData, ctx: Context) -> Section:
     )
 
 
+CHANGE_WORDS = {
+    "new_patient": "new patient",
+    "status_changed": "status changed",
+    "severity_changed": "severity changed (same status)",
+    "no_longer_in_extract": "no longer in the extract",
+}
+
+
+def since_last_delivery(data: ReportData, ctx: Context) -> Section:
+    changes = data.status_changes
+    rows = [
+        {
+            "change": r["change"],
+            "label": CHANGE_WORDS.get(r["change"], r["change"]),
+            "previous": r["previous_status"],
+            "new": r["new_status"],
+            "patients": _count(ctx, r["patients"]),
+        }
+        for r in changes.to_dicts()
+    ]
+    totals = dict(changes.group_by("change").agg(pl.col("patients").sum()).iter_rows())
+    # Newly persistent: persistent now, and not before (new patients included); one count of the
+    # true rows, suppressed once, never a sum of shown cells.
+    new_persistent = changes.filter(
+        (pl.col("new_status") == PERSISTENT)
+        & pl.col("previous_status").ne_missing(pl.lit(PERSISTENT))
+    )["patients"].sum()
+    run_id, previous = data.run["run_id"], data.previous_run_id
+    if previous is None:
+        caption = (
+            f"This run ({run_id}) is the first publish of this database, so there was nothing "
+            f"to compare with and every patient it screened counts as {NEW_PATIENT}, by status."
+        )
+    else:
+        caption = (
+            f"This run ({run_id}) compared with the previously published run ({previous}): "
+            "patients per kind of change and previous → new status (unchanged patients are "
+            "not counted), then those newly persistent."
+        )
+    return Section(
+        "since",
+        "Since the last delivery",
+        caption,
+        {
+            "run_id": run_id,
+            "previous_run_id": previous,
+            "rows": rows,
+            "totals": [
+                {"label": CHANGE_WORDS[c], "patients": _count(ctx, totals.get(c, 0))}
+                for c in CHANGES
+            ],
+            "new_persistent": _count(ctx, new_persistent),
+        },
+    )
+
+
 def accounting(data: ReportData, ctx: Context) -> Section:
     tables = [
         {
@@ -402,6 +459,7 @@ SECTIONS: list[Builder] = [
     igm_distribution,
     causes,
     repeat_tests,
+    since_last_delivery,
     accounting,
     provenance,
 ]

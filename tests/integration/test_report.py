@@ -5,6 +5,7 @@ with every difference consistent with the numbers shown."""
 from __future__ import annotations
 
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -27,6 +28,7 @@ SECTION_IDS = (
     "igm",
     "causes",
     "repeat",
+    "since",
     "accounting",
     "provenance",
 )
@@ -239,3 +241,71 @@ def test_the_dag_hand_off_carries_what_report_and_explain_need(tmp_path):
     with duckdb.connect(str(tmp_path / "sigmd.duckdb"), read_only=True) as con:
         [(days,)] = con.execute("select criteria.repeat_low_min_days from audit.runs").fetchall()
     assert days == result.criteria["repeat_low_min_days"]
+
+
+def _drop_patients(folder: Path, ids: set[str]) -> None:
+    """Remove every row of the given patients from each CSV table of an extract."""
+    for path in folder.glob("*.csv"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [lines[0]] + [line for line in lines[1:] if line.split(",", 1)[0] not in ids]
+        path.write_text("".join(kept), encoding="utf-8")
+
+
+def since_rows(html: str, columns: int = 4) -> list[tuple[str, ...]]:
+    """The rows of the "since" section's table with `columns` cells: its texts, tags removed."""
+    section = html.split('<section id="since"', 1)[1].split("</section>", 1)[0]
+    rows = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", section, re.DOTALL):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr)]
+        if len(cells) == columns:
+            rows.append(tuple(cells))
+    return rows
+
+
+def test_since_the_last_delivery_shows_suppressed_changes_and_no_patient_id(tmp_path):
+    # Two deliveries to one database: the second is the first without three screened patients.
+    generate_extract(tmp_path / "first", 60, seed=5)
+    db_path = tmp_path / "sigmd.duckdb"
+    first = screen_extract(tmp_path / "first", suites=False)
+    publish(first, db_path)
+    _, page = parse(write_report(db_path, tmp_path / "first.html"))
+    assert "first publish of this database" in page.captions["since"]
+    assert "new_patient" in page.captions["since"]
+    dropped = set(first.screening["patient_id"].sort().head(3).to_list())
+    shutil.copytree(tmp_path / "first", tmp_path / "second")
+    _drop_patients(tmp_path / "second", dropped)
+    second = screen_extract(tmp_path / "second", suites=False)
+    publish(second, db_path)
+
+    html, page = parse(write_report(db_path, tmp_path / "second.html"))
+    assert page.sections == list(SECTION_IDS)
+    caption = page.captions["since"]
+    assert first.run_id in caption and second.run_id in caption
+    assert caption.endswith(".") and ". " not in caption
+    changes = since_rows(html)
+    assert changes and {row[0] for row in changes} == {"no longer in the extract"}
+    assert all(row[2] == "—" and row[3] == "≤7" for row in changes)  # three patients in all
+    totals = dict(r[:2] for r in since_rows(html, columns=2))
+    assert totals["no longer in the extract"] == "≤7"
+    assert totals["new patient"] == totals["status changed"] == "0"
+    section = html.split('<section id="since"', 1)[1].split("</section>", 1)[0]
+    shown = re.findall(r'class="n(?: suppressed)?">([^<]*)<', section)
+    assert len(shown) == len(changes) + 4 + 1  # the rows, the four totals, newly persistent
+    assert all(text in ("0", "≤7") for text in shown), shown
+    ids = set(first.screening["patient_id"].to_list())
+    leaked = [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", html)]
+    assert not leaked
+
+    exact, _ = parse(write_report(db_path, tmp_path / "exact.html", suppression=False))
+    assert dict(r[:2] for r in since_rows(exact, columns=2))["no longer in the extract"] == "3"
+
+
+def test_a_database_without_status_changes_is_refused_by_report_only(db, tmp_path, capsys):
+    old = tmp_path / "old.duckdb"
+    old.write_bytes(db.read_bytes())
+    with duckdb.connect(str(old)) as con:  # as published before SPEC §8
+        con.execute("drop table cohort.status_changes")
+        [(patient,)] = con.execute("select min(patient_id) from cohort.screening").fetchall()
+    assert main(["report", "--db", str(old), "--out", str(tmp_path / "r.html")]) == 2
+    assert "cohort.status_changes" in capsys.readouterr().err
+    assert main(["explain", "--db", str(old), patient]) == 0

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import polars as pl
 import pytest
 
 from pipeline.report.data import ReportData
 from pipeline.report.labels import band_label, igm_bands, load_descriptions
-from pipeline.report.sections import Context, demographics, funnel, gains, provenance
+from pipeline.report.sections import (
+    Context,
+    demographics,
+    funnel,
+    gains,
+    provenance,
+    since_last_delivery,
+)
 from pipeline.report.suppression import Suppressor
 from pipeline.rules import DEFAULT_RULES_DIR, applied_criteria, load_rules
 from pipeline.screen import funnel as funnel_steps
@@ -53,6 +61,15 @@ def data(removed: list[int], fails: list[tuple[bool, ...]], listed: int = 1000) 
         row_counts=empty,
         quarantine_reasons=empty,
         ignored_reasons=empty,
+        status_changes=pl.DataFrame(
+            schema={
+                "change": pl.String,
+                "previous_status": pl.String,
+                "new_status": pl.String,
+                "patients": pl.Int64,
+            }
+        ),
+        previous_run_id=None,
     )
 
 
@@ -134,3 +151,47 @@ def test_every_code_range_and_cause_of_the_rules_has_words():
                 assert titles.code(row["code_system"], code), (row["code_system"], code)
     for cause in load_rules().windows:
         assert cause in titles.causes, cause
+
+
+def changes(rows: list[tuple[str, str | None, str | None, int]], previous: str | None = "r1"):
+    frame = pl.DataFrame(
+        rows, schema=["change", "previous_status", "new_status", "patients"], orient="row"
+    )
+    base = data([0] * 9, [])
+    run = {**base.run, "run_id": "r2"}
+    return dataclasses.replace(base, run=run, status_changes=frame, previous_run_id=previous)
+
+
+def test_since_last_delivery_suppresses_each_count_and_sums_before_suppressing(ctx):
+    section = since_last_delivery(
+        changes(
+            [
+                ("new_patient", None, "persistent", 3),
+                ("status_changed", "single_low", "persistent", 6),
+                ("status_changed", "persistent", "excluded_drug", 40),
+                ("severity_changed", "persistent", "persistent", 2),
+            ]
+        ),
+        ctx,
+    )
+    v = section.values
+    assert [str(r["patients"]) for r in v["rows"]] == ["≤7", "≤7", "40", "≤7"]
+    # 3 + 6 newly persistent, counted from the true rows: 9 shows as 10, not as two ≤7
+    assert str(v["new_persistent"]) == "10"
+    totals = {t["label"]: str(t["patients"]) for t in v["totals"]}
+    assert totals == {
+        "new patient": "≤7",
+        "status changed": "45",
+        "severity changed (same status)": "≤7",
+        "no longer in the extract": "0",
+    }
+    assert "r1" in section.caption and "r2" in section.caption
+    exact = Context(Suppressor(enabled=False), ctx.descriptions, ctx.bands)
+    unsuppressed = since_last_delivery(changes([("new_patient", None, "persistent", 3)]), exact)
+    assert str(unsuppressed.values["new_persistent"]) == "3"
+
+
+def test_since_last_delivery_on_a_first_publish_says_every_patient_is_new(ctx):
+    section = since_last_delivery(changes([("new_patient", None, "single_low", 12)], None), ctx)
+    assert "first publish" in section.caption and "new_patient" in section.caption
+    assert section.values["previous_run_id"] is None
