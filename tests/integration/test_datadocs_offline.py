@@ -69,7 +69,7 @@ def offline_site(tmp_path_factory) -> tuple[Path, str]:
 def gx_site(tmp_path_factory) -> tuple[Path, str]:
     """The control: the pages exactly as Great Expectations writes them."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("pipeline.validate.suites.make_offline", lambda site: 0)
+        patch.setattr("pipeline.validate.docs.make_offline", lambda site: 0)
         return publish(tmp_path_factory.mktemp("gx"))
 
 
