@@ -154,7 +154,7 @@ def run(
     "out_dir",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder for the buckets (bucket=K/<table>.parquet and partition.json); a previous "
+    help="Folder for the buckets (bucket=K/<table>/part-*.parquet and partition.json); a previous "
     "partition there is replaced.",
 )
 @click.option(

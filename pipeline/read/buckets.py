@@ -111,7 +111,7 @@ class Partition:
 def partition_extract(
     extract_dir: Path | str, out_dir: Path | str, buckets: int, source_format: str = "canonical"
 ) -> Partition:
-    """Write the extract as `bucket=K/<table>.parquet` folders under `out_dir` (replaced whole)."""
+    """Write the extract as `bucket=K/<table>/part-*.parquet` files under `out_dir` (replaced whole)."""
     if buckets < 1:
         raise ValueError("buckets must be at least 1")
     started_at = datetime.now(UTC).isoformat()
