@@ -9,22 +9,7 @@ a non-motor vehicle in ICD-10. Every patient here has the same isolated low IgM 
 
 import pytest
 
-INDEX_PANEL = """
-    patient | date       | test | value
-    p1      | 2021-03-01 | IgM  | 25
-    p1      | 2021-03-01 | IgG  | 1000
-    p1      | 2021-03-01 | IgA  | 200
-"""
-
-
-def screen_diagnosis(screen, code, system, date):
-    return screen(
-        labs=INDEX_PANEL,
-        diagnoses=f"""
-        patient | code   | system   | date
-        p1      | {code} | {system} | {date}
-    """,
-    )
+from .test_exclusions_diagnoses import screen_diagnosis
 
 
 @pytest.mark.parametrize(
