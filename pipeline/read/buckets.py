@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
 import uuid
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from polars.io.partition import FileProviderArgs
 
 from pipeline.errors import PublishError
 from pipeline.read.parse import blank_to_null
@@ -45,10 +47,8 @@ from pipeline.result import InputFile
 
 MANIFEST = "partition.json"
 TABLES = ("labs", "patients", "medications", "diagnoses")
-# Rows read per batch, and rows buffered across all buckets before they are written: memory
-# stays at a few batches whatever the size of the extract.
-BATCH_ROWS = 250_000
-BUFFERED_ROWS = 2_000_000
+# The partition key column while a table is written (not kept in the files).
+_KEY = "_bucket"
 
 _BUCKET_SQL = "(('0x' || left(sha256(id), 16))::UBIGINT % {n})::INTEGER"
 
@@ -64,6 +64,8 @@ def stable_bucket(patient_id: str | None, n: int) -> int:
 
 def bucket_series(patient_ids: pl.Series, n: int) -> pl.Series:
     """The bucket of every id of a column, computed once per distinct id (vectorised)."""
+    if n == 1:
+        return pl.zeros(patient_ids.len(), pl.Int32, eager=True)
     import duckdb
 
     ids = patient_ids.to_frame("raw").with_columns(id=blank_to_null(pl.col("raw")))
@@ -171,51 +173,58 @@ def _write_table(
 ) -> tuple[int, list[int]]:
     """Stream one table into its bucket folders; return rows read and rows written per bucket.
 
-    Each bucket's rows are buffered and written as numbered Parquet parts
-    (`bucket=K/<table>/part-000000.parquet`, ...), read back in that order: the extract's.
+    One query of polars' streaming engine: the bucket of every row is computed batch by batch
+    (`bucket_series`, which also counts the rows it sees) and a partitioned Parquet sink writes
+    each bucket's rows, in the extract's order, as numbered parts
+    (`bucket=K/<table>/part-000000.parquet`, ...), read back in that order. The sink pulls from
+    the reader and applies back-pressure, so memory stays at a few batches whatever the size of
+    the extract (a Python loop over `collect_batches` let the reader run ahead of the writer).
     """
     folders = [directory / f"bucket={k}" / table for k in range(buckets)]
     for folder in folders:
         folder.mkdir(parents=True)
-    buffers: list[list[pl.DataFrame]] = [[] for _ in range(buckets)]
-    buffered = [0] * buckets
-    parts = [0] * buckets
-    read = 0
-    per_bucket = max(BUFFERED_ROWS // buckets, 10_000)
+    seen = _RowCounter()
 
-    def flush(k: int, empty: pl.DataFrame | None = None) -> None:
-        data = pl.concat(buffers[k]) if buffers[k] else empty
-        if data is None:
-            return
-        data.write_parquet(folders[k] / f"part-{parts[k]:06d}.parquet", compression="lz4")
-        parts[k] += 1
-        buffers[k].clear()
-        buffered[k] = 0
+    def bucket_of(ids: pl.Series) -> pl.Series:
+        seen.add(ids.len())
+        return bucket_series(ids, buckets)
 
-    for batch in frame.collect_batches(chunk_size=BATCH_ROWS, maintain_order=True):
-        read += batch.height
-        for k, part in _split(batch, buckets):
-            buffers[k].append(part)
-            buffered[k] += part.height
-            if buffered[k] >= per_bucket:
-                flush(k)
-    empty = frame.head(0).collect()
-    for k in range(buckets):
-        flush(k, empty if parts[k] == 0 else None)  # every bucket has the table, maybe empty
+    def part_path(args: FileProviderArgs) -> Path:
+        k = int(args.partition_keys[_KEY][0])
+        return folders[k] / f"part-{args.index_in_partition:06d}.parquet"
+
+    keyed = frame.with_columns(
+        pl.col("patient_id")
+        .map_batches(bucket_of, return_dtype=pl.Int32, is_elementwise=True)
+        .alias(_KEY)
+    )
+    keyed.sink_parquet(
+        pl.PartitionBy(directory, key=_KEY, include_key=False, file_path_provider=part_path),
+        compression="lz4",
+        maintain_order=True,
+    )
+    empty: pl.DataFrame | None = None
+    for folder in folders:  # every bucket has the table, maybe empty
+        if not part_files(folder):
+            empty = frame.head(0).collect() if empty is None else empty
+            empty.write_parquet(folder / "part-000000.parquet", compression="lz4")
     written = [
         int(pl.scan_parquet(part_files(folder)).select(pl.len()).collect().item())
         for folder in folders
     ]
-    return read, written
+    return seen.rows, written
 
 
-def _split(batch: pl.DataFrame, buckets: int) -> list[tuple[int, pl.DataFrame]]:
-    """The rows of a batch per bucket, each in the batch's order."""
-    if buckets == 1:
-        return [(0, batch)]
-    keyed = batch.with_columns(bucket_series(batch["patient_id"], buckets).alias("_bucket"))
-    split = keyed.partition_by("_bucket", as_dict=True, maintain_order=True)
-    return [(int(key[0]), part.drop("_bucket")) for key, part in split.items()]
+class _RowCounter:
+    """Rows seen by the bucket function; polars may call it from several threads."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._lock = threading.Lock()
+
+    def add(self, rows: int) -> None:
+        with self._lock:
+            self.rows += rows
 
 
 def part_files(folder: Path) -> list[Path]:
