@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.publish.lock import database_mode
 from pipeline.publish.sql import load_sql
 
 SCREENED = "screened"
@@ -82,7 +83,9 @@ def append(db_path: str | Path, entry: Entry) -> None:
     path = ledger_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(asdict(entry), sort_keys=True) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    # Created with the database's mode (owner only until the database says otherwise): the
+    # ledger names the site's delivery folders, so it is shared no wider than the cohort.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, database_mode(Path(db_path)))
     try:
         os.write(fd, line.encode())
         os.fsync(fd)

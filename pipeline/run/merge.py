@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -42,6 +43,27 @@ SCREENED = "screened"
 RELEVANT = "relevant.parquet"
 UNIT_COUNTS = "unit_counts.parquet"
 FACTS = "bucket.json"
+
+# How `merge_buckets` builds each field of the merged ScreenResult. Every field is in exactly
+# one group (a unit test checks it), so a field added to ScreenResult cannot silently keep the
+# first bucket's value.
+# Frames of one row or more per patient: concatenated, then a stable sort on patient id.
+PER_PATIENT = ("screening", "ig_results", "exclusions", "panels", "persistence")
+# Frames and values recomputed from all the buckets.
+RECOMPUTED = ("attrition", "quarantine", "row_counts", "ignored_reasons", "timings", "validation")
+# The same in every bucket (they describe the run, not the rows): the first bucket's.
+SAME_IN_EVERY_BUCKET = (
+    "run_id",
+    "source_format",
+    "extract_dir",
+    "rules_version",
+    "rules_sha256",
+    "mapping_sha256",
+    "code_version",
+    "inputs",
+    "started_at",
+    "criteria",
+)
 
 
 def bucket_output(work_dir: Path | str, k: int) -> Path:
@@ -97,10 +119,11 @@ def merge_buckets(
 ) -> ScreenResult:
     """The buckets' results as one ScreenResult, after the checks of the whole extract."""
     results = [handoff.load(ScreenResult, d / SCREENED) for d in bucket_dirs]
-    facts = [json.loads((d / FACTS).read_text("utf-8")) for d in bucket_dirs]
     first = results[0]
-    if any(r.run_id != first.run_id for r in results):  # pragma: no cover - one partition
-        raise ValueError("the buckets come from different runs")
+    for name in SAME_IN_EVERY_BUCKET:
+        if any(getattr(r, name) != getattr(first, name) for r in results):
+            raise ValueError(f"the buckets disagree on {name}: they come from different runs")
+    facts = [json.loads((d / FACTS).read_text("utf-8")) for d in bucket_dirs]
     unit_counts = pl.concat([pl.read_parquet(d / UNIT_COUNTS) for d in bucket_dirs])
     refuse_unknown_unit_share(unit_counts, rules)
     if not any(f["has_igm"] for f in facts):
@@ -114,34 +137,22 @@ def merge_buckets(
             relevant, rules, run_name=f"{first.run_id}-extract", results_dir=results_dir
         )
         validate.ValidationReport(checks).raise_if_failed(refusal=True)
-    screening = by_patient([r.screening for r in results])
-    attrition = funnel.attrition(screening, sum(int(f["patients_screenable"]) for f in facts))
+    per_patient = {f: by_patient([getattr(r, f) for r in results]) for f in PER_PATIENT}
+    screenable = sum(int(f["patients_screenable"]) for f in facts)
+    attrition = funnel.attrition(per_patient["screening"], screenable)
     timings: dict[str, float] = {}
     for r in results:
         for step, seconds in r.timings.items():
             timings[step] = round(timings.get(step, 0.0) + seconds, 4)
-    return ScreenResult(
-        run_id=first.run_id,
-        source_format=first.source_format,
-        extract_dir=first.extract_dir,
-        rules_version=first.rules_version,
-        rules_sha256=first.rules_sha256,
-        mapping_sha256=first.mapping_sha256,
-        code_version=first.code_version,
-        inputs=first.inputs,
-        screening=screening,
-        ig_results=by_patient([r.ig_results for r in results]),
-        exclusions=by_patient([r.exclusions for r in results]),
+    return replace(
+        first,
+        **per_patient,
         attrition=attrition,
         quarantine=quarantine,
         row_counts=row_counts,
         ignored_reasons=sum_ignored(pl.concat([r.ignored_reasons for r in results])),
-        started_at=first.started_at,
         timings=timings,
         validation=validate.checks_frame(checks),
-        panels=by_patient([r.panels for r in results]),
-        persistence=by_patient([r.persistence for r in results]),
-        criteria=first.criteria,
     )
 
 

@@ -41,3 +41,28 @@ def test_a_line_cut_short_by_a_crash_is_ignored(tmp_path: Path):
     with ledger.ledger_path(db).open("a") as fh:
         fh.write('{"folder": "week-2", "content_ha')
     assert [e.folder for e in ledger.read(db)] == ["week-1"]
+
+
+def test_the_ledger_is_shared_no_wider_than_the_database(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)  # the mode asked for, not the session's umask, is under test
+    try:
+        _append_beside_databases(tmp_path)
+    finally:
+        os.umask(previous)
+
+
+def _append_beside_databases(tmp_path):
+    import stat
+
+    first = tmp_path / "first" / "cohort.duckdb"
+    ledger.append(first, entry("d1", "screened"))  # no database yet: owner only
+    assert stat.S_IMODE(ledger.ledger_path(first).stat().st_mode) == 0o600
+    shared = tmp_path / "shared" / "cohort.duckdb"
+    shared.parent.mkdir()
+    shared.write_bytes(b"")
+    shared.chmod(0o640)
+    ledger.append(shared, entry("d1", "screened"))
+    assert stat.S_IMODE(ledger.ledger_path(shared).stat().st_mode) == 0o640
