@@ -301,7 +301,7 @@ def screen_normalised(
         screened = funnel.screening(
             ig, index, causes, patients_ok, rules=rules, run_id=normalised.run_id
         )
-        attrition = funnel.attrition(screened, patients_ok.height)
+        attrition = funnel.attrition(screened, patients_ok.height, rules)
         persistence = funnel.persistence(ig, index, causes, rules)
     return ScreenResult(
         run_id=normalised.run_id,

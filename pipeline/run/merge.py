@@ -139,7 +139,7 @@ def merge_buckets(
         validate.ValidationReport(checks).raise_if_failed(refusal=True)
     per_patient = {f: by_patient([getattr(r, f) for r in results]) for f in PER_PATIENT}
     screenable = sum(int(f["patients_screenable"]) for f in facts)
-    attrition = funnel.attrition(per_patient["screening"], screenable)
+    attrition = funnel.attrition(per_patient["screening"], screenable, rules)
     timings: dict[str, float] = {}
     for r in results:
         for step, seconds in r.timings.items():

@@ -14,16 +14,18 @@ from pipeline.result import ATTRITION_SCHEMA, PERSISTENCE_SCHEMA, SCREENING_SCHE
 from pipeline.rules import Rules
 from pipeline.screen.limits import completed_months
 
+# The funnel steps in SPEC §3's words ("patients who ..."), the status of a patient who fails
+# each. Step 9 names the persistence interval the rules apply (`{days}`, default 90).
 STEPS = (
-    (1, "has a validated IgM result", None),
-    (2, "has an IgM result at age >= min age", "under_min_age"),
-    (3, "has a low IgM result", "igm_not_low"),
-    (4, "has an isolated low IgM panel", "not_isolated"),
-    (5, "has no drug cause", "excluded_drug"),
-    (6, "has no malignancy", "excluded_malignancy"),
-    (7, "has no other secondary cause", "excluded_other"),
+    (1, "have an IgM result that passed validation", None),
+    (2, "have an IgM result at age ≥ min age", "under_min_age"),
+    (3, "have a low IgM result", "igm_not_low"),
+    (4, "have an isolated low IgM panel", "not_isolated"),
+    (5, "have no drug cause", "excluded_drug"),
+    (6, "have no malignancy", "excluded_malignancy"),
+    (7, "have no other secondary cause", "excluded_other"),
     (8, "did not normalise", "normalized"),
-    (9, "has a repeat low IgM after the persistence interval", "single_low"),
+    (9, "have a repeat low ≥ {days} d after index", "single_low"),
 )
 
 
@@ -148,8 +150,8 @@ def persistence(
     )
 
 
-def attrition(screened: pl.DataFrame, n_patients_listed: int) -> pl.DataFrame:
-    """Patients remaining and removed at each funnel step."""
+def attrition(screened: pl.DataFrame, n_patients_listed: int, rules: Rules) -> pl.DataFrame:
+    """Patients remaining and removed at each funnel step, the steps named as SPEC §3 names them."""
     counts = dict(screened.group_by("status").len().iter_rows())
     remaining = screened.height
     rows: list[tuple[int, str, str | None, int, int]] = [
@@ -158,5 +160,5 @@ def attrition(screened: pl.DataFrame, n_patients_listed: int) -> pl.DataFrame:
     for step, name, status in STEPS[1:]:
         removed = int(counts.get(status, 0))
         remaining -= removed
-        rows.append((step, name, status, remaining, removed))
+        rows.append((step, name.format(days=rules.repeat_low_min_days), status, remaining, removed))
     return pl.DataFrame(rows, schema=ATTRITION_SCHEMA, orient="row")

@@ -60,7 +60,7 @@ def test_under_min_age(trace):
     )
     assert "before the minimum age: not counted" in text
     assert "Status: under_min_age" in text
-    assert "2. has an IgM result at age >= min age: FAILED" in text
+    assert "2. have an IgM result at age ≥ min age: FAILED" in text
 
 
 def test_igm_not_low(trace):
@@ -164,7 +164,7 @@ def test_persistent_and_complete(trace):
     assert "Repeat low: 2021-05-30 (90 d after index; needed on or after 2021-05-30, 90 d)" in text
     assert "Status: persistent" in text
     assert "Severity: complete" in text
-    assert "9. has a repeat low IgM after the persistence interval: passed" in text
+    assert "9. have a repeat low ≥ 90 d after index: passed" in text
 
 
 def test_site_rules_are_the_ones_quoted(screen, site_rules, tmp_path):

@@ -244,3 +244,33 @@ def test_excluded_and_normalised_patients_keep_their_index_date(screen):
     )
     assert result.status == {"p1": "excluded_drug", "p2": "normalized"}
     assert result.index_date == {"p1": date(2021, 3, 1), "p2": date(2021, 3, 1)}
+
+
+# SPEC §3's table "Status: the first funnel step a patient fails", word for word.
+SPEC_STEPS = [
+    (1, "have an IgM result that passed validation", None),
+    (2, "have an IgM result at age ≥ min age", "under_min_age"),
+    (3, "have a low IgM result", "igm_not_low"),
+    (4, "have an isolated low IgM panel", "not_isolated"),
+    (5, "have no drug cause", "excluded_drug"),
+    (6, "have no malignancy", "excluded_malignancy"),
+    (7, "have no other secondary cause", "excluded_other"),
+    (8, "did not normalise", "normalized"),
+    (9, "have a repeat low ≥ 90 d after index", "single_low"),
+]
+
+
+def test_the_funnel_steps_are_named_and_ordered_as_the_spec_names_them(screen):
+    attrition = screen(labs=INDEX_PANEL).result.attrition.sort("step")
+    found = attrition.select("step", "step_name", "status_on_failure").rows()
+    assert found == SPEC_STEPS
+
+
+def test_the_persistence_step_names_the_interval_the_rules_apply(screen, site_rules):
+    rules = site_rules(
+        "criteria.toml",
+        lambda text: text.replace("repeat_low_min_days = 90", "repeat_low_min_days = 120"),
+    )
+    attrition = screen(labs=INDEX_PANEL, rules_dir=rules).result.attrition
+    [name] = attrition.filter(pl.col("step") == 9)["step_name"].to_list()
+    assert name == "have a repeat low ≥ 120 d after index"
