@@ -45,7 +45,6 @@ def test_a_line_cut_short_by_a_crash_is_ignored(tmp_path: Path):
 
 def test_the_ledger_is_shared_no_wider_than_the_database(tmp_path):
     import os
-    import stat
 
     previous = os.umask(0o022)  # the mode asked for, not the session's umask, is under test
     try:
