@@ -309,3 +309,24 @@ def test_handoff_round_trips_a_result(make_result, tmp_path):
     assert back.validation.schema == result.validation.schema
     with pytest.raises(ValueError, match="does not hold a Normalised"):
         handoff.load(Normalised, tmp_path / "screened")
+
+
+@pytest.mark.parametrize(
+    ("censor", "failed"),
+    [
+        (None, {"value_plausible"}),
+        (">", {"value_plausible"}),
+        (">=", {"value_plausible"}),
+        ("<", set()),  # "<20000" says only "below": the row check keeps it, and so does the gate
+        ("<=", set()),
+    ],
+)
+def test_the_plausibility_gate_judges_the_rows_the_row_check_keeps(censor, failed):
+    frame = ig_results_frame("20000", "37", "286", 48).with_columns(censor=pl.lit(censor))
+    parameters = {
+        "analytes": ["igm", "igg", "iga"],
+        "implausible_above_mg_dl": 15000,
+        "ig_results_columns": list(frame.columns),
+    }
+    checks = run_suite("ig_results", frame, parameters, run_name="t")
+    assert failing(checks) == failed
