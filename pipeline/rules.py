@@ -100,28 +100,42 @@ def load_rules(directory: Path | str | None = None) -> Rules:
     analytes = _section(criteria, "analytes", root / "criteria.toml")
     loinc = {a: str(_key(analytes, a, "criteria.toml")) for a in ANALYTES}
     systems = _section(criteria, "code_systems", root / "criteria.toml")
+    windows = _windows(root / "exclusion_windows.csv")
+    drugs = _drugs(root / "codelists" / "drugs.csv")
+    diagnoses = _diagnoses(root / "codelists" / "diagnoses.csv")
+    _check_causes_have_windows(drugs, root / "codelists" / "drugs.csv", windows)
+    _check_causes_have_windows(diagnoses, root / "codelists" / "diagnoses.csv", windows)
+    birth_month = _whole(criteria, "age", "birth_year_month", minimum=1)
+    birth_day = _whole(criteria, "age", "birth_year_day", minimum=1)
+    try:
+        date(date.min.year, birth_month, birth_day)  # year 1 is not a leap year
+    except ValueError:
+        raise RulesError(
+            "[age] birth_year_month and birth_year_day must name a day of every year",
+            file="criteria.toml",
+        ) from None
     return Rules(
         directory=root,
         version=str(_key(criteria, "version", "criteria.toml")),
         sha256=hash_rules(root),
         loinc=loinc,
-        min_age_years=int(_number(criteria, "age", "min_age_years")),
-        birth_year_month=int(_number(criteria, "age", "birth_year_month")),
-        birth_year_day=int(_number(criteria, "age", "birth_year_day")),
+        min_age_years=_whole(criteria, "age", "min_age_years"),
+        birth_year_month=birth_month,
+        birth_year_day=birth_day,
         complete_below_mg_dl=float(_number(criteria, "severity", "complete_below_mg_dl")),
-        panel_window_days=int(_number(criteria, "panel", "window_days")),
-        repeat_low_min_days=int(_number(criteria, "persistence", "repeat_low_min_days")),
-        exposure_days_without_end=int(_number(criteria, "drugs", "exposure_days_without_end")),
+        panel_window_days=_whole(criteria, "panel", "window_days"),
+        repeat_low_min_days=_whole(criteria, "persistence", "repeat_low_min_days"),
+        exposure_days_without_end=_whole(criteria, "drugs", "exposure_days_without_end"),
         max_unknown_unit_share=float(_number(criteria, "validation", "max_unknown_unit_share")),
-        unknown_unit_min_rows=int(_number(criteria, "validation", "unknown_unit_min_rows")),
+        unknown_unit_min_rows=_whole(criteria, "validation", "unknown_unit_min_rows"),
         implausible_above_mg_dl=float(_number(criteria, "validation", "implausible_above_mg_dl")),
         earliest_date=_date(criteria, "validation", "earliest_date"),
         code_systems={k: tuple(s.strip().upper() for s in v) for k, v in systems.items()},
         reference_intervals=_reference_intervals(root / "reference_intervals.csv"),
         units=_units(root / "units.csv"),
-        windows=_windows(root / "exclusion_windows.csv"),
-        drugs=_drugs(root / "codelists" / "drugs.csv"),
-        diagnoses=_diagnoses(root / "codelists" / "diagnoses.csv"),
+        windows=windows,
+        drugs=drugs,
+        diagnoses=diagnoses,
         **_local_routes(root / "codelists" / "local_routes.csv"),
     )
 
@@ -164,6 +178,22 @@ def _number(doc: dict, section: str, key: str) -> float:
     value = _section(doc, section, Path("criteria.toml")).get(key)
     if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
         raise RulesError(f"[{section}] {key} must be a non-negative number", file="criteria.toml")
+    return value
+
+
+def _whole(doc: dict, section: str, key: str, minimum: int = 0) -> int:
+    """A criterion counted in whole units (years, days, rows, a month or day of the year).
+
+    Only a TOML integer is accepted: `int()` of 4.5 would silently screen with 4.
+    """
+    value = _section(doc, section, Path("criteria.toml")).get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        shown = "missing" if value is None else f"got {value!r}"
+        raise RulesError(
+            f"[{section}] {key} must be a whole number >= {minimum}, written as a TOML integer "
+            f"({shown})",
+            file="criteria.toml",
+        )
     return value
 
 
@@ -320,6 +350,20 @@ def _diagnoses(path: Path) -> pl.DataFrame:
     if frame["rule"].is_in(["include", "exclude"]).not_().any():
         raise RulesError("rule must be include or exclude", file=str(path), column="rule")
     return frame
+
+
+def _check_causes_have_windows(frame: pl.DataFrame, path: Path, windows: dict[str, Window]) -> None:
+    """Every cause of a code list needs its row in exclusion_windows.csv: without a window the
+    cause could never exclude anyone, so its matches would be dropped without a word."""
+    if frame["cause"].is_null().any():
+        raise RulesError("empty value", file=str(path), column="cause")
+    missing = [c for c in frame["cause"].unique(maintain_order=True) if c not in windows]
+    if missing:
+        raise RulesError(
+            f"cause '{missing[0]}' has no row in exclusion_windows.csv",
+            file=str(path),
+            column="cause",
+        )
 
 
 def _local_routes(path: Path) -> dict:

@@ -50,7 +50,7 @@ def load_mapping(path: Path | str | None, rules: Rules | None = None) -> SiteMap
         raise MappingError("mapping file not found", file=str(path))
     raw = path.read_bytes()
     frame = _read(raw, path.name)
-    frame = _check_cells(frame, path.name)
+    frame = _check_cells(frame, path.name, rules)
     if rules is not None:
         _check_against_rules(frame, rules, path.name)
     codes = frame.select(
@@ -130,15 +130,18 @@ def _show(value: object) -> str:
     return f"'{text}'"
 
 
-def _check_cells(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+def _check_cells(frame: pl.DataFrame, name: str, rules: Rules | None = None) -> pl.DataFrame:
     for column in REQUIRED:
         _fail(frame, pl.col(column).is_null(), name, column, "empty value")
+    # The example is the rules' own IgM code; without the rules the message quotes none.
+    code = rules.loinc["igm"].replace("{", "{{").replace("}", "}}") if rules is not None else ""
+    example = f", e.g. {code}" if code else ""
     _fail(
         frame,
         ~pl.col("loinc").str.contains(r"^\d{1,7}-\d$"),
         name,
         "loinc",
-        "{value} is not a LOINC code (digits, '-', check digit, e.g. 2472-9)",
+        "{value} is not a LOINC code (digits, '-', check digit" + example + ")",
     )
     _fail(
         frame,

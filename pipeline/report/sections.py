@@ -306,11 +306,21 @@ def causes(data: ReportData, ctx: Context) -> Section:
     )
 
 
+def repeat_edges(criteria: dict[str, Any]) -> list[int]:
+    """Bin edges (days) of the repeat-test chart: the day counts of the criteria the run applied
+    (audit.runs.criteria), namely the panel window, the persistence interval and the ends of the
+    exclusion windows, so a site's own rules move the bins with them."""
+    days = {criteria["panel_window_days"], criteria["repeat_low_min_days"]}
+    for w in criteria["windows"]:
+        days |= {w["days_before_index"], w["days_after_index"]}
+    return sorted(int(d) for d in days if d is not None and d > 0)
+
+
 def repeat_tests(data: ReportData, ctx: Context) -> Section:
     persistence_days = int(data.criteria["repeat_low_min_days"])
-    edges = sorted({30, persistence_days, 2 * persistence_days, 365, 730})
+    edges = repeat_edges(data.criteria)
     labels = [f"{a + 1}–{b} d" for a, b in zip([0, *edges[:-1]], edges, strict=True)]
-    labels += [f">{edges[-1]} d", "no repeat"]
+    labels += [f">{edges[-1] if edges else 0} d", "no repeat"]
 
     def bucket(days: int | None) -> int:
         if days is None:

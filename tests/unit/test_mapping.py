@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,21 @@ def test_loinc_codes_are_recognised_by_form_and_check_digit(code, valid):
 
     frame = pl.DataFrame({"code": [code]}, schema={"code": pl.String})
     assert frame.select(is_loinc(pl.col("code")))["is_loinc"].to_list() == [valid]
+
+
+def test_a_malformed_loinc_quotes_the_rules_igm_code_as_the_example(tmp_path):
+    from pipeline.rules import load_rules
+
+    path = write_mapping(tmp_path, "test_system,test_code,loinc\nLOCAL,IGM,IgM\n")
+    rules = load_rules()
+    with pytest.raises(MappingError) as with_rules:
+        load_mapping(path, rules)
+    assert str(with_rules.value).endswith(
+        f"'IgM' is not a LOINC code (digits, '-', check digit, e.g. {rules.loinc['igm']})"
+    )
+    site = dataclasses.replace(rules, loinc={**rules.loinc, "igm": "12345-6"})
+    with pytest.raises(MappingError, match=r"e\.g\. 12345-6\)$"):
+        load_mapping(path, site)
+    with pytest.raises(MappingError) as without_rules:
+        load_mapping(path)
+    assert str(without_rules.value).endswith("'IgM' is not a LOINC code (digits, '-', check digit)")

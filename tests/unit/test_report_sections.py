@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import shutil
 
 import polars as pl
 import pytest
@@ -16,6 +17,8 @@ from pipeline.report.sections import (
     funnel,
     gains,
     provenance,
+    repeat_edges,
+    repeat_tests,
     since_last_delivery,
 )
 from pipeline.report.suppression import Suppressor
@@ -195,3 +198,50 @@ def test_since_last_delivery_on_a_first_publish_says_every_patient_is_new(ctx):
     section = since_last_delivery(changes([("new_patient", None, "single_low", 12)], None), ctx)
     assert "first publish" in section.caption and "new_patient" in section.caption
     assert section.values["previous_run_id"] is None
+
+
+def repeats(criteria: dict, days: list[int | None]) -> ReportData:
+    frame = pl.DataFrame(
+        {"status": ["single_low"] * len(days), "days_to_repeat": days},
+        schema={"status": pl.String, "days_to_repeat": pl.Int64},
+    )
+    base = data([0] * 9, [])
+    return dataclasses.replace(base, run={**base.run, "criteria": criteria}, repeat_tests=frame)
+
+
+def test_the_repeat_bins_of_the_default_rules_are_pinned():
+    criteria = applied_criteria(load_rules())
+    assert repeat_edges(criteria) == [30, 90, 180, 365, 730]
+    exact = Context(Suppressor(enabled=False), load_descriptions(), igm_bands(criteria))
+    section = repeat_tests(repeats(criteria, [1, 30, 31, 90, 91, 731, None]), exact)
+    assert section.values["labels"] == [
+        "1–30 d", "31–90 d", "91–180 d", "181–365 d", "366–730 d", ">730 d", "no repeat"
+    ]  # fmt: skip
+    assert [str(n) for n in section.values["groups"]["single_low"]] == [
+        "2", "2", "1", "0", "0", "1", "1"
+    ]  # fmt: skip
+
+
+def test_a_site_criterion_moves_the_repeat_bins(tmp_path):
+    site_rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, site_rules, ignore=shutil.ignore_patterns("__pycache__"))
+    criteria = site_rules / "criteria.toml"
+    criteria.write_text(
+        criteria.read_text()
+        .replace("window_days = 30", "window_days = 14")
+        .replace("repeat_low_min_days = 90", "repeat_low_min_days = 60")
+    )
+    windows = site_rules / "exclusion_windows.csv"
+    windows.write_text(
+        windows.read_text().replace("b_cell_depleting,drug,730,0", "b_cell_depleting,drug,1095,0")
+    )
+    applied = applied_criteria(load_rules(site_rules))
+    assert repeat_edges(applied) == [14, 60, 90, 180, 365, 1095]
+    section = repeat_tests(
+        repeats(applied, [61]),
+        Context(Suppressor(enabled=False), load_descriptions(), igm_bands(applied)),
+    )
+    assert section.values["labels"][:3] == ["1–14 d", "15–60 d", "61–90 d"]
+    assert section.values["labels"][-2] == ">1095 d"
+    assert [str(n) for n in section.values["groups"]["single_low"]][2] == "1"  # 61 d: 61–90 d
+    assert "at least 60 days" in section.caption

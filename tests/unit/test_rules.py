@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.errors import RulesError
-from pipeline.rules import DEFAULT_RULES_DIR, load_rules
+from pipeline.rules import DEFAULT_RULES_DIR, Rules, load_rules
 
 LABS = """patient_id,collected_date,test_code,value,unit,specimen_id
 p1,2020-01-10,2472-9,25,mg/dL,s1
@@ -118,3 +119,114 @@ def test_a_missing_rules_folder_exits_with_the_rules_error_code(tmp_path, capsys
     )
     assert code == 3
     assert "rules folder not found" in capsys.readouterr().err
+
+
+# Every criterion counted in whole units: (section, key) as criteria.toml writes them.
+WHOLE_CRITERIA = [
+    ("age", "min_age_years"),
+    ("age", "birth_year_month"),
+    ("age", "birth_year_day"),
+    ("panel", "window_days"),
+    ("persistence", "repeat_low_min_days"),
+    ("drugs", "exposure_days_without_end"),
+    ("validation", "unknown_unit_min_rows"),
+]
+
+
+def set_criterion(folder: Path, section: str, key: str, value: str) -> None:
+    """Rewrite `key = ...` inside `[section]` of the folder's criteria.toml."""
+    path = folder / "criteria.toml"
+    lines, current, done = path.read_text().splitlines(keepends=True), None, False
+    for i, line in enumerate(lines):
+        if line.startswith("["):
+            current = line.strip()[1:-1]
+        elif current == section and line.split("=")[0].strip() == key:
+            lines[i], done = f"{key} = {value}\n", True
+    assert done, (section, key)
+    path.write_text("".join(lines))
+
+
+def rules_field(key: str) -> str:
+    return {"window_days": "panel_window_days"}.get(key, key)
+
+
+def test_every_whole_criterion_is_covered():
+    # Every `int` field of Rules is a whole-number criterion, and each is checked below.
+    whole = {f.name for f in dataclasses.fields(Rules) if f.type == "int"}
+    assert whole == {rules_field(key) for _, key in WHOLE_CRITERIA}
+
+
+@pytest.mark.parametrize(("section", "key"), WHOLE_CRITERIA)
+def test_a_whole_criterion_written_as_an_integer_is_accepted(site_rules, section, key):
+    set_criterion(site_rules, section, key, "4")
+    rules = load_rules(site_rules)
+    value = getattr(rules, rules_field(key))
+    assert value == 4 and isinstance(value, int)
+
+
+@pytest.mark.parametrize(("section", "key"), WHOLE_CRITERIA)
+@pytest.mark.parametrize("value", ["4.5", "4.0", "-4", '"4"', "true"])
+def test_a_whole_criterion_that_is_not_a_non_negative_integer_is_refused(
+    site_rules, section, key, value
+):
+    set_criterion(site_rules, section, key, value)
+    with pytest.raises(RulesError) as refused:
+        load_rules(site_rules)
+    message = str(refused.value)
+    assert message.startswith("criteria.toml: ")
+    assert f"[{section}] {key} must be a whole number" in message
+    assert "\n" not in message
+    assert refused.value.exit_code == 3
+
+
+@pytest.mark.parametrize(("key", "value"), [("birth_year_month", "0"), ("birth_year_day", "0")])
+def test_a_birth_month_or_day_of_zero_is_refused(site_rules, key, value):
+    set_criterion(site_rules, "age", key, value)
+    with pytest.raises(RulesError, match=rf"\[age\] {key} must be a whole number >= 1"):
+        load_rules(site_rules)
+
+
+@pytest.mark.parametrize(("month", "day"), [("2", "29"), ("4", "31"), ("13", "1")])
+def test_a_birth_day_that_is_not_a_day_of_every_year_is_refused(site_rules, month, day):
+    set_criterion(site_rules, "age", "birth_year_month", month)
+    set_criterion(site_rules, "age", "birth_year_day", day)
+    with pytest.raises(RulesError, match="must name a day of every year"):
+        load_rules(site_rules)
+
+
+def test_a_site_cause_with_its_window_is_accepted(site_rules):
+    drugs = site_rules / "codelists" / "drugs.csv"
+    drugs.write_text(drugs.read_text() + "site_drug,examplumab,name,examplumab,site\n")
+    windows = site_rules / "exclusion_windows.csv"
+    windows.write_text(windows.read_text() + "site_drug,drug,365,0,site committee\n")
+    assert "site_drug" in load_rules(site_rules).windows
+
+
+@pytest.mark.parametrize(
+    ("file", "row"),
+    [
+        ("codelists/drugs.csv", "site_drug,examplumab,name,examplumab,site\n"),
+        ("codelists/diagnoses.csv", "site_disease,ICD10,D80,D80,include,site\n"),
+        ("codelists/diagnoses.csv", "site_disease,ICD10,D80.1,D80.1,exclude,site\n"),
+    ],
+)
+def test_a_code_list_cause_without_an_exclusion_window_is_refused(site_rules, file, row):
+    path = site_rules / file
+    path.write_text(path.read_text() + row)
+    cause = row.split(",")[0]
+    with pytest.raises(RulesError) as refused:
+        load_rules(site_rules)
+    message = str(refused.value)
+    assert message == (
+        f"{path}: column 'cause': cause '{cause}' has no row in exclusion_windows.csv"
+    )
+    assert refused.value.exit_code == 3
+
+
+def test_a_cause_whose_window_row_is_removed_is_refused(site_rules):
+    windows = site_rules / "exclusion_windows.csv"
+    windows.write_text(
+        "".join(r for r in windows.read_text().splitlines(True) if not r.startswith("clozapine,"))
+    )
+    with pytest.raises(RulesError, match=r"drugs\.csv.*cause 'clozapine' has no row"):
+        load_rules(site_rules)
