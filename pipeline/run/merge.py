@@ -27,6 +27,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
 import polars as pl
 
@@ -146,7 +147,7 @@ def merge_buckets(
             timings[step] = round(timings.get(step, 0.0) + seconds, 4)
     return replace(
         first,
-        **per_patient,
+        **cast(dict[str, Any], per_patient),
         attrition=attrition,
         quarantine=quarantine,
         row_counts=row_counts,

@@ -155,10 +155,10 @@ def test_without_concept_csv_concepts_are_unknown_and_source_values_still_read(e
     assert labs.select("test_system", "test_code").row(0) == (CONCEPT_TEST_SYSTEM, "2000000001")
     assert labs.select("test_system", "test_code").row(8) == ("LOINC", "2472-9")
     diagnoses = canonical(extract, "diagnoses")
-    # V08 read by its form alone is taken for ICD-10: ICD-9 V and E codes need the vocabulary.
+    # V08 by its form alone is ICD-9 (HIV status) or ICD-10 (an injury): not guessed.
     assert diagnoses.select("code", "code_system").rows() == [
         (None, None),
-        ("V08", "ICD10"),
+        ("V08", None),
         ("C50.9", "ICD10"),
         (None, None),
     ]
@@ -225,6 +225,16 @@ def test_parquet_tables_read_as_csv_does(extract):
         ("20410", "ICD9"),
         ("042", "ICD9"),
         ("44054006", None),  # a SNOMED code: no ICD form, no vocabulary: quarantined
+        # ICD-9 V/E codes that are ICD-10 forms too (V08: HIV status, or a pedestrian injured):
+        # not guessed without the vocabulary, quarantined as unknown_code_system.
+        ("V08", None),
+        ("V42.0", None),
+        ("V420", None),
+        ("E850", None),
+        ("V42.01", None),
+        # Only ICD-9 writes a decimal after E + 3 digits.
+        ("E850.1", "ICD9"),
+        ("E11.9", "ICD10"),  # E + 2 digits + decimal: ICD-10 only
     ],
 )
 def test_a_condition_source_value_is_read_as_icd_by_its_form(extract, code, system):

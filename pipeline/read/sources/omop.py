@@ -58,6 +58,9 @@ SPECIMEN_FIELD = "specimen.specimen_id"
 ATC_FORM = r"^[A-Z]\d{2}[A-Z]{2}\d{2}$"
 ICD10_FORM = r"^[A-Z]\d[0-9A-Z](\.?[0-9A-Z]{1,4})?$"
 ICD9_FORM = r"^\d{3}(\.?\d{1,2})?$"
+# ICD-9's supplementary V and E codes (V08, V42.01, E850.1). The shorter ones are also valid
+# ICD-10 forms (V08, V420, E850: external causes, E80-E89): ambiguous without the vocabulary.
+ICD9_SUPPLEMENTARY_FORM = r"^(V\d{2}(\.?\d{1,2})?|E\d{3}(\.?\d)?)$"
 
 TABLES: dict[str, TableSpec] = {
     "person": TableSpec(
@@ -301,8 +304,19 @@ def diagnoses(
     choices = [
         (icd("_cs").is_not_null(), icd("_cs"), pl.col("_cs_code")),
         (icd("_c").is_not_null(), icd("_c"), pl.col("_c_code")),
+        # Both an ICD-9 V/E code and an ICD-10 code by form (V08: HIV status in ICD-9, a
+        # pedestrian injured in ICD-10): not guessed, so quarantined as unknown_code_system.
+        (
+            shape.str.contains(ICD9_SUPPLEMENTARY_FORM) & shape.str.contains(ICD10_FORM),
+            pl.coalesce("_cs_vocabulary", "_c_vocabulary"),
+            source,
+        ),
         (shape.str.contains(ICD10_FORM), pl.lit("ICD10"), source),
-        (shape.str.contains(ICD9_FORM), pl.lit("ICD9"), source),
+        (
+            shape.str.contains(ICD9_FORM) | shape.str.contains(ICD9_SUPPLEMENTARY_FORM),
+            pl.lit("ICD9"),
+            source,
+        ),
         # Not an ICD code: kept with its vocabulary (or none), so it is quarantined, not lost.
         (
             pl.lit(True),
