@@ -10,9 +10,11 @@ Every patient here has the same isolated low IgM panel, index date 2021-03-01.
 import polars as pl
 import pytest
 
-from pipeline.rules import load_rules
+from pipeline.rules import DEFAULT_RULES_DIR, load_rules
 
 DRUGS = load_rules().drugs
+# The loader keeps no `note`; the rows' sources are read from the file itself.
+DRUG_NOTES = pl.read_csv(DEFAULT_RULES_DIR / "codelists" / "drugs.csv", infer_schema=False)
 
 INDEX_PANEL = """
     patient | date       | test | value
@@ -121,6 +123,41 @@ def test_every_listed_rxnorm_ingredient_code_matches_without_a_name(screen, row,
     result = screen_drug(screen, code=row["value"], system="RxNorm")
     assert result.status == {"p1": "excluded_drug"}
     assert result.reasons == {"p1": [reason]}
+
+
+# Ingredient RXCUIs added after the first release, each with its source in the row's note (see
+# docs/codelists.md, "RxNorm ingredients"). Pinned here so that dropping or mistyping one fails
+# even though the parametrised test above only sees the rows that are present.
+ADDED_RXNORM_INGREDIENTS = [
+    ("antiepileptic", "fosphenytoin", "72236"),
+    ("b_cell_depleting", "ofatumumab", "712566"),
+    ("b_cell_depleting", "obinutuzumab", "974779"),
+    ("b_cell_depleting", "inebilizumab", "2373951"),
+    ("b_cell_depleting", "alemtuzumab", "117055"),
+    ("b_cell_depleting", "blinatumomab", "1597258"),
+    ("immunosuppressant", "everolimus", "141704"),
+    ("immunosuppressant", "gold salts", "1227"),  # auranofin
+    ("immunosuppressant", "penicillamine", "7975"),
+]
+
+
+@pytest.mark.parametrize(("cause", "ingredient", "rxcui"), ADDED_RXNORM_INGREDIENTS)
+def test_added_rxnorm_ingredient_codes_are_listed_with_a_source(cause, ingredient, rxcui):
+    listed_with = (pl.col("ingredient") == ingredient) & (pl.col("match") == "rxnorm")
+    assert DRUGS.filter(listed_with & (pl.col("value") == rxcui))["cause"].to_list() == [cause]
+    notes = DRUG_NOTES.filter(listed_with & (pl.col("value") == rxcui))["note"].to_list()
+    assert len(notes) == 1
+    assert notes[0].startswith("RxNorm IN") and "source:" in notes[0]
+
+
+@pytest.mark.parametrize("system", ["RxNorm", "RXNORM"])
+@pytest.mark.parametrize(("cause", "ingredient", "rxcui"), ADDED_RXNORM_INGREDIENTS)
+def test_added_rxnorm_ingredient_codes_match_a_row_with_no_name(
+    screen, cause, ingredient, rxcui, system
+):
+    result = screen_drug(screen, code=rxcui, system=system)
+    assert result.status == {"p1": "excluded_drug"}
+    assert result.reasons == {"p1": [f"drug:{ingredient}"]}
 
 
 @pytest.mark.parametrize(
