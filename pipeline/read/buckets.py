@@ -9,8 +9,8 @@ that is, the first 8 bytes of the SHA-256 digest of the id's UTF-8 bytes (after 
 spaces the screening trims too), read as a big-endian unsigned 64-bit integer, modulo N. A
 missing or blank id goes to bucket 0. SHA-256 is a standard, so an id has the same bucket on
 every platform and with every library version (polars' `hash` is not stable across releases).
-The digest is computed by DuckDB's `sha256()` over the distinct ids of each batch (vectorised);
-`stable_bucket` is the same function in plain Python, the reference the unit tests pin.
+`bucket_series` computes it for a column, hashing each distinct id of a batch once;
+`stable_bucket` is the same function for one id, the reference the unit tests pin.
 
 `partition_extract` reads the extract through its adapter (`--format`), so every format works
 and every refusal of SPEC §2 (missing table or column, identifier column, unreadable file)
@@ -50,34 +50,29 @@ TABLES = ("labs", "patients", "medications", "diagnoses")
 # The partition key column while a table is written (not kept in the files).
 _KEY = "_bucket"
 
-_BUCKET_SQL = "(('0x' || left(sha256(id), 16))::UBIGINT % {n})::INTEGER"
-
 
 def stable_bucket(patient_id: str | None, n: int) -> int:
     """The bucket of one patient id (the reference definition; see the module docstring)."""
     trimmed = patient_id.strip() if patient_id is not None else ""
     if n == 1 or not trimmed:
         return 0
-    digest = hashlib.sha256(trimmed.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % n
+    return _digest_bucket(trimmed, n)
 
 
 def bucket_series(patient_ids: pl.Series, n: int) -> pl.Series:
-    """The bucket of every id of a column, computed once per distinct id (vectorised)."""
+    """The bucket of every id of a column: trimmed as the screening trims (`blank_to_null`),
+    then hashed once per distinct id with `hashlib` (a batch of 100,000 lab rows holds a few
+    thousand ids; hashing them costs a fraction of a DuckDB round trip)."""
     if n == 1:
         return pl.zeros(patient_ids.len(), pl.Int32, eager=True)
-    import duckdb
+    trimmed = patient_ids.to_frame("raw").select(blank_to_null(pl.col("raw"))).to_series()
+    buckets = {i: _digest_bucket(i, n) for i in trimmed.unique().drop_nulls().to_list()}
+    return trimmed.replace_strict(buckets, default=0, return_dtype=pl.Int32)
 
-    ids = patient_ids.to_frame("raw").with_columns(id=blank_to_null(pl.col("raw")))
-    distinct = ids.select(pl.col("id").unique()).drop_nulls()
-    with duckdb.connect() as con:
-        con.register("ids", distinct.to_arrow())
-        table = con.sql(f"select id, {_BUCKET_SQL.format(n=int(n))} as bucket from ids").pl()
-    return (
-        ids.join(table, on="id", how="left", maintain_order="left")
-        .select(pl.col("bucket").fill_null(0).cast(pl.Int32))
-        .to_series()
-    )
+
+def _digest_bucket(trimmed_id: str, n: int) -> int:
+    digest = hashlib.sha256(trimmed_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n
 
 
 @dataclass
