@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Collection
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ def save(obj: Normalised | ScreenResult, directory: Path | str) -> Path:
     for f in fields(obj):
         value = getattr(obj, f.name)
         if isinstance(value, pl.DataFrame):
-            value.write_parquet(staging / f"{f.name}.parquet")
+            value.write_parquet(frame_path(staging, f.name))
         elif f.name == "inputs":
             meta[f.name] = [vars(i) for i in value]
         elif isinstance(value, dict):  # nested values with exact decimals (the criteria applied)
@@ -49,8 +50,12 @@ def save(obj: Normalised | ScreenResult, directory: Path | str) -> Path:
     return target
 
 
-def load(kind: type[T], directory: Path | str) -> T:
-    """Read back what `save` wrote; frames absent on disk were None."""
+def load(kind: type[T], directory: Path | str, *, skip: Collection[str] = ()) -> T:
+    """Read back what `save` wrote; frames absent on disk were None.
+
+    The frames named in `skip` are not read (they are left empty): a caller that reads them
+    itself with `frame_path` (the merge of buckets, which scans them all at once).
+    """
     source = Path(directory)
     meta = json.loads((source / META).read_text())
     if meta.pop("kind") != kind.__name__:
@@ -59,7 +64,9 @@ def load(kind: type[T], directory: Path | str) -> T:
     for f in fields(kind):
         path = source / f"{f.name}.parquet"
         one_row = source / f"{f.name}{ONE_ROW}"
-        if path.exists():
+        if f.name in skip:
+            values[f.name] = pl.DataFrame()
+        elif path.exists():
             values[f.name] = pl.read_parquet(path)
         elif one_row.exists():
             values[f.name] = pl.read_parquet(one_row).to_dicts()[0]
@@ -70,3 +77,8 @@ def load(kind: type[T], directory: Path | str) -> T:
         else:
             values[f.name] = meta.get(f.name)
     return kind(**values)
+
+
+def frame_path(directory: Path | str, name: str) -> Path:
+    """The Parquet file `save` wrote for the frame `name`."""
+    return Path(directory) / f"{name}.parquet"

@@ -54,6 +54,6 @@ def test_buckets_of_different_runs_are_not_merged(monkeypatch, tmp_path, name):
     }.get(name, "other")
     second = replace(first, **{name: other_value})
     loaded = iter([first, second])
-    monkeypatch.setattr(merge.handoff, "load", lambda cls, path: next(loaded))
+    monkeypatch.setattr(merge.handoff, "load", lambda cls, path, **options: next(loaded))
     with pytest.raises(ValueError, match=f"disagree on {name}"):
         merge.merge_buckets(None, [tmp_path / "a", tmp_path / "b"], None)  # type: ignore[arg-type]
