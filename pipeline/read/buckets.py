@@ -49,6 +49,8 @@ MANIFEST = "partition.json"
 TABLES = ("labs", "patients", "medications", "diagnoses")
 # The partition key column while a table is written (not kept in the files).
 _KEY = "_bucket"
+# Rows per row group of the partition's Parquet parts.
+PART_ROW_GROUP_ROWS = 65_536
 
 
 def stable_bucket(patient_id: str | None, n: int) -> int:
@@ -196,6 +198,9 @@ def _write_table(
     keyed.sink_parquet(
         pl.PartitionBy(directory, key=_KEY, include_key=False, file_path_provider=part_path),
         compression="lz4",
+        # Each bucket's writer holds a row group until it is full: small row groups keep that
+        # to a few MB per bucket (at 32 buckets, 1.95 -> 1.58 GiB for a 20M-row extract).
+        row_group_size=PART_ROW_GROUP_ROWS,
         maintain_order=True,
     )
     empty: pl.DataFrame | None = None
