@@ -11,8 +11,8 @@
                    the extract suite), attrition counted again on the merged cohort
 
 Every patient lies in exactly one bucket, and each bucket's frames are sorted by patient first
-(with a total order within a patient), so a stable sort on patient id of the concatenated
-frames is exactly the order of the whole run: the merged result equals `--buckets 1`'s, frame
+(with a total order within a patient), so merging the sorted frames on patient id (what a
+stable sort of their concatenation would give) is exactly the order of the whole run: the merged result equals `--buckets 1`'s, frame
 for frame, except the timings. The run id is the same too: it is computed from the delivered
 files (kept in the partition's manifest), the rules, the mapping and the code version.
 """
