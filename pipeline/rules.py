@@ -103,8 +103,10 @@ def load_rules(directory: Path | str | None = None) -> Rules:
     windows = _windows(root / "exclusion_windows.csv")
     drugs = _drugs(root / "codelists" / "drugs.csv")
     diagnoses = _diagnoses(root / "codelists" / "diagnoses.csv")
-    _check_causes_have_windows(drugs, root / "codelists" / "drugs.csv", windows)
-    _check_causes_have_windows(diagnoses, root / "codelists" / "diagnoses.csv", windows)
+    _check_causes_have_windows(drugs, root / "codelists" / "drugs.csv", windows, DRUG_CATEGORIES)
+    _check_causes_have_windows(
+        diagnoses, root / "codelists" / "diagnoses.csv", windows, DIAGNOSIS_CATEGORIES
+    )
     birth_month = _whole(criteria, "age", "birth_year_month", minimum=1)
     birth_day = _whole(criteria, "age", "birth_year_day", minimum=1)
     try:
@@ -352,9 +354,19 @@ def _diagnoses(path: Path) -> pl.DataFrame:
     return frame
 
 
-def _check_causes_have_windows(frame: pl.DataFrame, path: Path, windows: dict[str, Window]) -> None:
+# The window categories a cause of each code list may have: a drug match is always reported
+# as a drug (status excluded_drug), a diagnosis as a malignancy or another secondary cause.
+DRUG_CATEGORIES = ("drug",)
+DIAGNOSIS_CATEGORIES = ("malignancy", "other")
+
+
+def _check_causes_have_windows(
+    frame: pl.DataFrame, path: Path, windows: dict[str, Window], categories: tuple[str, ...]
+) -> None:
     """Every cause of a code list needs its row in exclusion_windows.csv: without a window the
-    cause could never exclude anyone, so its matches would be dropped without a word."""
+    cause could never exclude anyone, so its matches would be dropped without a word. The
+    window's category must suit the list (a diagnosis with a drug window would give a patient
+    the status excluded_drug)."""
     if frame["cause"].is_null().any():
         raise RulesError("empty value", file=str(path), column="cause")
     missing = [c for c in frame["cause"].unique(maintain_order=True) if c not in windows]
@@ -364,6 +376,14 @@ def _check_causes_have_windows(frame: pl.DataFrame, path: Path, windows: dict[st
             file=str(path),
             column="cause",
         )
+    for cause in frame["cause"].unique(maintain_order=True):
+        if windows[cause].category not in categories:
+            raise RulesError(
+                f"cause '{cause}' has the category '{windows[cause].category}' in "
+                f"exclusion_windows.csv; a cause of this list must be {' or '.join(categories)}",
+                file=str(path),
+                column="cause",
+            )
 
 
 def _local_routes(path: Path) -> dict:

@@ -230,3 +230,36 @@ def test_a_cause_whose_window_row_is_removed_is_refused(site_rules):
     )
     with pytest.raises(RulesError, match=r"drugs\.csv.*cause 'clozapine' has no row"):
         load_rules(site_rules)
+
+
+@pytest.mark.parametrize(
+    ("file", "row", "window", "allowed"),
+    [
+        (
+            "codelists/drugs.csv",
+            "site_drug,examplumab,name,examplumab,site\n",
+            "site_drug,other,365,0,site committee\n",
+            "drug",
+        ),
+        (
+            "codelists/diagnoses.csv",
+            "site_disease,ICD10,D80,D80,include,site\n",
+            "site_disease,drug,365,0,site committee\n",
+            "malignancy or other",
+        ),
+    ],
+)
+def test_a_cause_whose_window_category_does_not_suit_its_list_is_refused(
+    site_rules, file, row, window, allowed
+):
+    path = site_rules / file
+    path.write_text(path.read_text() + row)
+    windows = site_rules / "exclusion_windows.csv"
+    windows.write_text(windows.read_text() + window)
+    cause, category = window.split(",")[:2]
+    with pytest.raises(RulesError) as refused:
+        load_rules(site_rules)
+    assert str(refused.value) == (
+        f"{path}: column 'cause': cause '{cause}' has the category '{category}' in "
+        f"exclusion_windows.csv; a cause of this list must be {allowed}"
+    )
