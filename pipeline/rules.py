@@ -369,21 +369,18 @@ def _check_causes_have_windows(
     the status excluded_drug)."""
     if frame["cause"].is_null().any():
         raise RulesError("empty value", file=str(path), column="cause")
-    missing = [c for c in frame["cause"].unique(maintain_order=True) if c not in windows]
-    if missing:
-        raise RulesError(
-            f"cause '{missing[0]}' has no row in exclusion_windows.csv",
-            file=str(path),
-            column="cause",
-        )
     for cause in frame["cause"].unique(maintain_order=True):
-        if windows[cause].category not in categories:
-            raise RulesError(
-                f"cause '{cause}' has the category '{windows[cause].category}' in "
-                f"exclusion_windows.csv; a cause of this list must be {' or '.join(categories)}",
-                file=str(path),
-                column="cause",
+        window = windows.get(cause)
+        if window is None:
+            problem = "has no row in exclusion_windows.csv"
+        elif window.category not in categories:
+            problem = (
+                f"has the category '{window.category}' in exclusion_windows.csv; "
+                f"a cause of this list must be {' or '.join(categories)}"
             )
+        else:
+            continue
+        raise RulesError(f"cause '{cause}' {problem}", file=str(path), column="cause")
 
 
 def _local_routes(path: Path) -> dict:

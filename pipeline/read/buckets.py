@@ -199,7 +199,7 @@ def _write_table(
         pl.PartitionBy(directory, key=_KEY, include_key=False, file_path_provider=part_path),
         compression="lz4",
         # Each bucket's writer holds a row group until it is full: small row groups keep that
-        # to a few MB per bucket (at 32 buckets, 1.95 -> 1.58 GiB for a 20M-row extract).
+        # to a few MB per bucket (32 buckets of a 20M-row extract, paired runs: 1,973 -> 1,668 MiB).
         row_group_size=PART_ROW_GROUP_ROWS,
         maintain_order=True,
     )

@@ -62,7 +62,7 @@ def load(kind: type[T], directory: Path | str, *, skip: Collection[str] = ()) ->
         raise ValueError(f"{source} does not hold a {kind.__name__}")
     values: dict[str, Any] = {}
     for f in fields(kind):
-        path = source / f"{f.name}.parquet"
+        path = frame_path(source, f.name)
         one_row = source / f"{f.name}{ONE_ROW}"
         if f.name in skip:
             values[f.name] = pl.DataFrame()

@@ -12,9 +12,10 @@
 
 Every patient lies in exactly one bucket, and each bucket's frames are sorted by patient first
 (with a total order within a patient), so merging the sorted frames on patient id (what a
-stable sort of their concatenation would give) is exactly the order of the whole run: the merged result equals `--buckets 1`'s, frame
-for frame, except the timings. The run id is the same too: it is computed from the delivered
-files (kept in the partition's manifest), the rules, the mapping and the code version.
+stable sort of their concatenation would give) is exactly the order of the whole run: the
+merged result equals `--buckets 1`'s, frame for frame, except the timings. The run id is the
+same too: it is computed from the delivered files (kept in the partition's manifest), the
+rules, the mapping and the code version.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ FACTS = "bucket.json"
 # How `merge_buckets` builds each field of the merged ScreenResult. Every field is in exactly
 # one group (a unit test checks it), so a field added to ScreenResult cannot silently keep the
 # first bucket's value.
-# Frames of one row or more per patient: concatenated, then a stable sort on patient id.
+# Frames of one row or more per patient: merged on patient id (`by_patient_files`).
 PER_PATIENT = ("screening", "ig_results", "exclusions", "panels", "persistence")
 # Frames and values recomputed from all the buckets.
 RECOMPUTED = ("attrition", "quarantine", "row_counts", "ignored_reasons", "timings", "validation")
@@ -174,7 +175,13 @@ def by_patient_files(paths: list[Path]) -> pl.DataFrame:
     merged = pl.scan_parquet(paths[0])
     for path in paths[1:]:
         merged = merged.merge_sorted(pl.scan_parquet(path), key="patient_id")
-    return merged.collect()
+    frame = merged.collect()
+    # merge_sorted trusts its inputs to be sorted. Each input's rows keep their relative order,
+    # so should a bucket ever not be sorted, a stable sort still gives the order the whole run
+    # gives (the check costs one pass over the ids).
+    if not frame["patient_id"].is_sorted():
+        frame = frame.sort("patient_id", maintain_order=True)
+    return frame
 
 
 def sum_row_counts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from pipeline.publish import ledger
@@ -44,8 +46,6 @@ def test_a_line_cut_short_by_a_crash_is_ignored(tmp_path: Path):
 
 
 def test_the_ledger_is_shared_no_wider_than_the_database(tmp_path):
-    import os
-
     previous = os.umask(0o022)  # the mode asked for, not the session's umask, is under test
     try:
         _append_beside_databases(tmp_path)
@@ -54,8 +54,6 @@ def test_the_ledger_is_shared_no_wider_than_the_database(tmp_path):
 
 
 def _append_beside_databases(tmp_path):
-    import stat
-
     first = tmp_path / "first" / "cohort.duckdb"
     ledger.append(first, entry("d1", "screened"))  # no database yet: owner only
     assert stat.S_IMODE(ledger.ledger_path(first).stat().st_mode) == 0o600

@@ -57,3 +57,15 @@ def test_buckets_of_different_runs_are_not_merged(monkeypatch, tmp_path, name):
     monkeypatch.setattr(merge.handoff, "load", lambda cls, path, **options: next(loaded))
     with pytest.raises(ValueError, match=f"disagree on {name}"):
         merge.merge_buckets(None, [tmp_path / "a", tmp_path / "b"], None)  # type: ignore[arg-type]
+
+
+def test_per_patient_frames_merge_into_the_order_of_a_stable_sort(tmp_path):
+    sorted_bucket = pl.DataFrame({"patient_id": ["a", "a", "c"], "row": [1, 2, 3]})
+    unsorted_bucket = pl.DataFrame({"patient_id": ["d", "b", "b"], "row": [4, 5, 6]})
+    paths = []
+    for k, frame in enumerate([sorted_bucket, unsorted_bucket]):
+        paths.append(tmp_path / f"{k}.parquet")
+        frame.write_parquet(paths[-1])
+    expected = pl.concat([sorted_bucket, unsorted_bucket]).sort("patient_id", maintain_order=True)
+    assert merge.by_patient_files(paths).equals(expected)
+    assert merge.by_patient_files(paths[:1]).equals(sorted_bucket)
